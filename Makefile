@@ -1,0 +1,106 @@
+# oiqa: build, test, demo, bench, install.
+#   make                 build liboiqa and every tool into build/
+#   make test            unit, parity and end-to-end tests; last line "N passed, N failed"
+#   make test SANITIZE=1 the same suite built with -fsanitize=address,undefined (in build-asan/)
+#   make demo            the default run on the shipped panoramas
+#   make bench           benchmarks against OpenCV (ratios)
+#   make install PREFIX=/usr/local
+# Missing Debian packages are installed by scripts/install-deps.sh first.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+  BUILD ?= build-asan
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
+  OPT ?= -O1
+else
+  BUILD ?= build
+  SANFLAGS :=
+  OPT ?= -O2
+endif
+
+DEPS_OK := $(shell scripts/install-deps.sh --check >/dev/null 2>&1 && echo yes)
+PUBLIC_GOALS := all test demo bench install clean tools lib unit-tests
+
+ifneq ($(DEPS_OK),yes)
+# Dependencies missing: install them, then run the same goal again.
+$(PUBLIC_GOALS):
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $@
+.PHONY: $(PUBLIC_GOALS)
+else
+
+PKGS := hdf5 yaml-0.1 zlib stb openblas
+CC ?= gcc
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=c11 -Wall -Wextra -fopenmp -D_GNU_SOURCE -DOIQA_VERSION='"$(VERSION)"' $(SANFLAGS)
+CPPFLAGS += -Ilibcommon $(shell pkg-config --cflags $(PKGS))
+LDFLAGS += -fopenmp $(SANFLAGS)
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm
+
+LIB_SRC := $(sort $(wildcard libcommon/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/liboiqa.a
+TOOL_SRC := $(sort $(wildcard tools/oiqa-*.c))
+TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TESTS := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+all: tools
+tools: $(TOOLS)
+lib: $(LIB)
+unit-tests: $(TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# The suite: unit tests, parity tests (fixtures in ../shared, skipped with a
+# reason when absent) and end-to-end runs of the tools.
+SHARED ?= $(abspath ../shared)
+test: $(TOOLS) $(TESTS)
+	@OIQA_BIN=$(abspath $(BUILD)/bin) OIQA_TESTS=$(abspath $(BUILD)/tests) \
+	  OIQA_SHARED=$(SHARED) OIQA_SANITIZE=$(SANITIZE) tests/run.sh
+
+DEMO_OUT ?= features/demo
+demo: $(TOOLS)
+	@BIN=$(abspath $(BUILD)/bin) OUT=$(DEMO_OUT) pipelines/demo.sh
+
+bench: $(TOOLS) $(BENCHES)
+	@scripts/install-deps.sh --bench
+	@BIN=$(abspath $(BUILD)/bin) BENCHBIN=$(abspath $(BUILD)/bench) bench/run.sh
+
+install: $(TOOLS) $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/oiqa/configs
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	for d in libcommon/*/; do install -d $(DESTDIR)$(PREFIX)/include/oiqa/$$(basename $$d); \
+	  install -m 644 $$d*.h $(DESTDIR)$(PREFIX)/include/oiqa/$$(basename $$d)/; done
+	cp -r configs/. $(DESTDIR)$(PREFIX)/share/oiqa/configs/
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: $(PUBLIC_GOALS)
+.SECONDARY:
+-include $(LIB_OBJ:.o=.d) $(TOOL_SRC:%.c=$(BUILD)/obj/%.d) $(TEST_SRC:%.c=$(BUILD)/obj/%.d)
+endif

@@ -1,0 +1,109 @@
+/* One option parser for every tool (DESIGN §7), in the libvmaf style: a
+ * table of options (name, type, offsetof into the tool's options struct,
+ * default, range, help) drives command-line parsing, YAML config files,
+ * --set key=value, --help text, validation and the resolved config text that
+ * is stored as provenance.
+ *
+ * Precedence: defaults < --config FILE < --set and flags, in the order given
+ * on the command line (so flags win over the config).
+ *
+ * Every tool gets these without declaring them: -h/--help, --version,
+ * --config FILE, --set KEY=VALUE, -j/--threads N (1..1024; default
+ * oiqa_threads_default()), -q/--quiet, -v/--verbose. They are not config keys.
+ *
+ * Command line: "--size 224", "--size=224", "-s 224", "-s224", "-qv"; "--"
+ * ends the options; a lone "-" is an argument; options may follow arguments.
+ * Flags take no value on the command line and are YAML bools in a config.
+ * Config keys are the options without OIQA_OPTF_CLI_ONLY; a config file's top
+ * level must be a map, unknown keys are refused with file and line. --set
+ * reads VALUE as YAML ("--set centers=[{lon: 0, lat: 0, fov: 90}]"); an
+ * OIQA_OPT_YAML option also takes its value as YAML on the command line
+ * ("--centers '[...]'"). In a config or --set, a plain null (~, null, nothing)
+ * unsets a STRING or YAML option. */
+#ifndef OIQA_BASE_CLI_H
+#define OIQA_BASE_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "io/yaml.h"
+
+typedef enum {
+    OIQA_OPT_FLAG,   /* int 0/1; on the command line takes no value */
+    OIQA_OPT_INT,    /* long */
+    OIQA_OPT_DOUBLE, /* double */
+    OIQA_OPT_STRING, /* char * (owned by the parse result; NULL when unset) */
+    OIQA_OPT_ENUM,   /* int: index into choices */
+    OIQA_OPT_YAML,   /* const oiqa_yaml_node * (e.g. a list; NULL when unset), value read as YAML */
+} oiqa_opt_type;
+
+enum {
+    OIQA_OPTF_CLI_ONLY = 1, /* not a config key (e.g. -o, --force, --resume) */
+};
+
+typedef struct {
+    const char *name;     /* long option and config key, e.g. "size" */
+    char short_name;      /* e.g. 'o', or 0 */
+    oiqa_opt_type type;
+    size_t offset;        /* offsetof(tool options struct, field) */
+    const char *def;      /* default as text, NULL for none */
+    const char *metavar;  /* "N", "FILE", ... shown in --help */
+    const char *help;     /* one line */
+    double min, max;      /* INT/DOUBLE range, checked when min < max */
+    const char *const *choices; /* ENUM: NULL-terminated names */
+    unsigned flags;
+} oiqa_opt;
+
+typedef struct {
+    const char *name;       /* "oiqa-viewports" or "oiqa-h5 ls" */
+    const char *summary;    /* one line: what it does */
+    const char *usage;      /* "[options] IMAGE... -o OUT" */
+    const char *example;    /* one or more example lines */
+    const oiqa_opt *opts;   /* terminated by an entry with name == NULL */
+    int min_args, max_args; /* positional arguments; max_args < 0: unlimited */
+    int no_threads;         /* 1: the tool has no use for -j (omit from --help) */
+} oiqa_tool;
+
+typedef struct {
+    char **args;            /* positional arguments, n_args of them */
+    int n_args;
+    int threads;            /* -j (resolved: all cores when not given) */
+    int quiet, verbose;
+    char *config_path;      /* --config, or NULL */
+    char *command;          /* argv joined with shell quoting, for provenance */
+    /* internal: owned memory (strings, YAML documents) */
+    void *owned;
+} oiqa_cli;
+
+/* Parses argv into `opts` (the tool's struct, which the table's offsets
+ * index) and `cli`. Returns:
+ *   OIQA_OK          continue; STRING fields and YAML nodes (and cli's
+ *                    strings) live until oiqa_cli_free(cli);
+ *   OIQA_CLI_EXIT_OK --help or --version was printed to stdout: exit 0;
+ *   OIQA_EXIT_USAGE  with the message set ("--size: expected an integer in [16, 4096], got 'x'").
+ * On any return but OIQA_OK everything is already freed, the STRING and YAML
+ * fields of opts are NULL, and oiqa_cli_free(cli) is a harmless no-op.
+ * Also sets the log level (-q, -v) and, on OIQA_OK, the thread count (-j). */
+#define OIQA_CLI_EXIT_OK (-1)
+int oiqa_cli_parse(const oiqa_tool *tool, int argc, char **argv, void *opts, oiqa_cli *cli);
+void oiqa_cli_free(oiqa_cli *cli);
+
+/* The resolved configuration of every config key, as YAML text
+ * ("layout: icosa20\nsize: 224\n..."), one line per key in table order,
+ * malloc'ed: strings quoted where needed, unset ones `null`, YAML options as
+ * flow YAML, numbers in their shortest exact form. Stored as provenance and
+ * compared byte for byte on --resume; reads back as a --config file. */
+char *oiqa_cli_resolved_config(const oiqa_tool *tool, const void *opts);
+
+/* Prints --help (every option with its default and the tool's example). */
+void oiqa_cli_print_help(const oiqa_tool *tool, FILE *f);
+
+/* Expands positional inputs: "@list.txt" reads one name per line (trailing
+ * whitespace and CR trimmed; blank lines and lines starting with '#'
+ * skipped), "-" reads names from stdin the same way, other arguments are kept
+ * verbatim. Result is a malloc'ed array of malloc'ed strings (possibly none);
+ * free with oiqa_strv_free. A list that cannot be read: OIQA_EXIT_DATA,
+ * naming the list file. */
+int oiqa_cli_expand_inputs(char **args, int n_args, char ***out, int *n_out);
+void oiqa_strv_free(char **v, int n);
+
+#endif

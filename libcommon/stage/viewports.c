@@ -1,0 +1,472 @@
+/* The viewport stage: see stage/viewports.h. Images are processed in batches
+ * of one image per thread: decode in parallel, sample every (image, viewport)
+ * pair in parallel, compress rows in parallel, then write rows in order from
+ * one thread (the HDF5 library is not thread-safe). */
+#include "stage/viewports.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/progress.h"
+#include "base/strutil.h"
+#include "base/threads.h"
+#include "geo/viewport.h"
+#include "io/image.h"
+#include "io/sheet.h"
+
+const char *const oiqa_layout_names[] = {"icosa20", "cube6", "vgcn20", "list", NULL};
+const char *const oiqa_filter_names[] = {"bilinear", "bicubic", "antialias", NULL};
+
+#define MIN_ERP_W 8
+#define MIN_ERP_H 4
+
+int oiqa_erp_aspect_ok(int w, int h) { return fabs((double)w / h - 2.0) <= 0.02; }
+
+int oiqa_views_from_yaml(const oiqa_yaml_node *list, double default_fov, oiqa_view **views, int *n)
+{
+    *views = NULL;
+    *n = 0;
+    if (!list)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "layout list needs centers: a list of {lon, lat, fov} "
+                                                "(in the config file, or --set 'centers=[{lon: 0, lat: 0}]')");
+    if (list->kind != OIQA_YAML_SEQ || list->n == 0 || list->n > 64)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: key 'centers': expected a list of 1 to 64 {lon, lat, fov}",
+                         list->source, list->line);
+    static const char *const keys[] = {"lon", "lat", "fov", NULL};
+    oiqa_view *v = calloc(list->n, sizeof *v);
+    if (!v) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    for (size_t k = 0; k < list->n; k++) {
+        const oiqa_yaml_node *item = list->items[k];
+        int rc;
+        if (item->kind != OIQA_YAML_MAP) {
+            rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: key 'centers': item %zu is not a {lon, lat, fov} map",
+                           item->source, item->line, k);
+            goto fail;
+        }
+        if ((rc = oiqa_yaml_check_keys(item, keys, "centers"))) goto fail;
+        const oiqa_yaml_node *lon = oiqa_yaml_get(item, "lon"), *lat = oiqa_yaml_get(item, "lat"),
+                             *fov = oiqa_yaml_get(item, "fov");
+        if (!lon || !lat) {
+            rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: key 'centers': item %zu needs lon and lat",
+                           item->source, item->line, k);
+            goto fail;
+        }
+        v[k].fov = default_fov;
+        if ((rc = oiqa_yaml_as_double(lon, "lon", &v[k].lon)) || (rc = oiqa_yaml_as_double(lat, "lat", &v[k].lat)) ||
+            (fov && (rc = oiqa_yaml_as_double(fov, "fov", &v[k].fov))))
+            goto fail;
+        if (v[k].lat < -90 || v[k].lat > 90 || v[k].lon < -360 || v[k].lon > 360 || !(v[k].fov > 0 && v[k].fov < 180)) {
+            rc = oiqa_fail(OIQA_EXIT_USAGE, NULL,
+                           "%s:%d: key 'centers': item %zu out of range (lon in [-360, 360], lat in [-90, 90], "
+                           "fov in (0, 180))", item->source, item->line, k);
+            goto fail;
+        }
+        continue;
+    fail:
+        free(v);
+        return rc;
+    }
+    *views = v;
+    *n = (int)list->n;
+    return OIQA_OK;
+}
+
+/* ---- per-run state ----------------------------------------------------- */
+
+typedef struct {
+    char *path;          /* file read */
+    const char *name;    /* row name */
+    oiqa_image erp;
+    oiqa_pyramid pyr;
+    oiqa_view views[64];
+    char sha256[65];
+    uint8_t *vp;         /* V*S*S*3 */
+    float *centers;      /* V*3 */
+    oiqa_encoded_row enc;
+    oiqa_error err;
+    int failed;
+    const struct map_cache *maps; /* fixed layouts: the maps for this ERP size */
+} image_job;
+
+/* Maps of a fixed layout for one ERP size. */
+typedef struct map_cache {
+    int W, H;
+    float *uv;  /* V * S*S*2 */
+    float *lod; /* V * S*S (antialias) */
+} map_cache;
+
+static char *join_path(const char *root, const char *name)
+{
+    if (!root || !*root) return oiqa_strdup(name);
+    size_t n = strlen(root);
+    return oiqa_asprintf("%s%s%s", root, root[n - 1] == '/' ? "" : "/", name);
+}
+
+/* A row name as a relative file stem under an output directory: the
+ * extension dropped, leading "/" and "./" removed, ".." made harmless. */
+static char *output_stem(const char *dir, const char *name, const char *suffix)
+{
+    oiqa_sbuf b = {0};
+    oiqa_sbuf_append(&b, dir);
+    oiqa_sbuf_append(&b, "/");
+    const char *p = name;
+    while (*p == '/' || (p[0] == '.' && p[1] == '/')) p += (*p == '/') ? 1 : 2;
+    const char *dot = strrchr(p, '.'), *slash = strrchr(p, '/');
+    size_t len = (dot && (!slash || dot > slash)) ? (size_t)(dot - p) : strlen(p);
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '.' && p[i + 1] == '.' && (i == 0 || p[i - 1] == '/')) {
+            oiqa_sbuf_append(&b, "__");
+            i++;
+            continue;
+        }
+        char c[2] = {p[i], 0};
+        oiqa_sbuf_append(&b, c);
+    }
+    oiqa_sbuf_append(&b, suffix);
+    return b.s;
+}
+
+static int check_erp_size(const char *path, int w, int h, int allow_aspect)
+{
+    if (w < MIN_ERP_W || h < MIN_ERP_H)
+        return oiqa_fail(OIQA_EXIT_DATA, path, "image too small (%dx%d): an ERP needs at least %dx%d pixels",
+                         w, h, MIN_ERP_W, MIN_ERP_H);
+    if (!allow_aspect && !oiqa_erp_aspect_ok(w, h))
+        return oiqa_fail(OIQA_EXIT_DATA, path,
+                         "not a 2:1 equirectangular image (%dx%d); use --allow-aspect to sample it anyway", w, h);
+    return OIQA_OK;
+}
+
+static int fixed_views(const oiqa_viewports_opts *o, oiqa_view *views)
+{
+    switch (o->layout) {
+    case OIQA_LAYOUT_ICOSA20: return oiqa_layout_icosa20(o->fov, views);
+    case OIQA_LAYOUT_CUBE6: return oiqa_layout_cube6(o->fov, views);
+    case OIQA_LAYOUT_LIST: memcpy(views, o->list, (size_t)o->n_list * sizeof *views); return o->n_list;
+    default: return 20; /* vgcn20: per image */
+    }
+}
+
+static void view_map(const oiqa_viewports_opts *o, const oiqa_view *v, int W, int H, float *uv, float *lod)
+{
+    oiqa_view_map(v, o->size, W, H, uv);
+    if (lod) oiqa_map_lod(uv, o->size, W, lod);
+}
+
+/* Samples viewport `v` of job j into its slot; uv/lod are the map (S*S). */
+static void sample_view(const oiqa_viewports_opts *o, const image_job *j, const float *uv, const float *lod,
+                        uint8_t *out)
+{
+    int64_t n_px = (int64_t)o->size * o->size;
+    switch (o->filter) {
+    case OIQA_FILTER_BICUBIC: oiqa_sample_bicubic_u8(&j->erp, uv, n_px, out); break;
+    case OIQA_FILTER_ANTIALIAS: oiqa_sample_trilinear_u8(&j->pyr, uv, lod, n_px, out); break;
+    default: oiqa_sample_bilinear_u8(&j->erp, uv, n_px, out); break;
+    }
+}
+
+static int write_pictures(const oiqa_viewports_opts *o, const image_job *j, int V)
+{
+    size_t vp_bytes = (size_t)o->size * o->size * 3;
+    if (o->png_dir) {
+        for (int v = 0; v < V; v++) {
+            char suffix[32];
+            snprintf(suffix, sizeof suffix, "_v%02d.png", v);
+            char *p = output_stem(o->png_dir, j->name, suffix);
+            int rc = oiqa_mkdir_parent(p);
+            if (!rc) rc = oiqa_image_save(p, j->vp + v * vp_bytes, o->size, o->size, 0);
+            free(p);
+            if (rc) return rc;
+        }
+    }
+    if (o->sheet_dir) {
+        oiqa_sheet_tile tiles[64];
+        for (int v = 0; v < V; v++) {
+            tiles[v].rgb = j->vp + v * vp_bytes;
+            tiles[v].w = tiles[v].h = o->size;
+            tiles[v].lon = j->views[v].lon;
+            tiles[v].lat = j->views[v].lat;
+            snprintf(tiles[v].label, sizeof tiles[v].label, "#%d %.1f,%.1f", v, j->views[v].lon, j->views[v].lat);
+        }
+        char *p = output_stem(o->sheet_dir, j->name, "_sheet.png");
+        char title[300];
+        snprintf(title, sizeof title, "%.200s  %s %dpx fov %.0f %s", j->name, oiqa_layout_names[o->layout],
+                 o->size, o->fov, oiqa_filter_names[o->filter]);
+        int rc = oiqa_mkdir_parent(p);
+        if (!rc) rc = oiqa_sheet_write(p, title, &j->erp, tiles, V, 0);
+        free(p);
+        if (rc) return rc;
+    }
+    return OIQA_OK;
+}
+
+static void job_release(image_job *j)
+{
+    oiqa_image_free(&j->erp);
+    if (j->pyr.level) oiqa_pyramid_free(&j->pyr);
+    memset(&j->pyr, 0, sizeof j->pyr);
+    oiqa_encoded_row_free(&j->enc);
+    free(j->path);
+    j->path = NULL;
+}
+
+/* Decodes one image and prepares what its sampling needs. */
+static void job_load(const oiqa_viewports_opts *o, image_job *j, int V)
+{
+    oiqa_image_load_opts lo = {.max_pixels = o->max_pixels};
+    int rc = oiqa_image_load(j->path, &lo, &j->erp);
+    if (!rc) rc = check_erp_size(j->path, j->erp.w, j->erp.h, o->allow_aspect);
+    if (!rc && o->layout == OIQA_LAYOUT_VGCN20 && oiqa_layout_vgcn(&j->erp, V, o->fov, o->vgcn_min_sep, j->views) != V) {
+        oiqa_fail_prefix("%s: vgcn20 layout", j->path);
+        rc = OIQA_EXIT_DATA;
+    }
+    if (!rc && o->filter == OIQA_FILTER_ANTIALIAS) rc = oiqa_pyramid_build(&j->erp, 16, &j->pyr);
+    memcpy(j->sha256, lo.sha256, sizeof j->sha256);
+    for (int v = 0; v < V; v++) {
+        j->centers[v * 3 + 0] = (float)j->views[v].lon;
+        j->centers[v * 3 + 1] = (float)j->views[v].lat;
+        j->centers[v * 3 + 2] = (float)j->views[v].fov;
+    }
+    if (rc) {
+        oiqa_error_capture(&j->err, rc);
+        j->failed = 1;
+    }
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* Checks every input before anything is written, so a missing or malformed
+ * file is reported without leaving output behind. */
+static int precheck_inputs(const oiqa_viewports_opts *o, char *const *names, int n)
+{
+    const char **sorted = malloc((size_t)(n > 0 ? n : 1) * sizeof *sorted);
+    if (!sorted) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    memcpy(sorted, names, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
+    for (int i = 1; i < n; i++)
+        if (!strcmp(sorted[i], sorted[i - 1])) {
+            int rc = oiqa_fail(OIQA_EXIT_USAGE, sorted[i], "given twice in the inputs (names must be unique)");
+            free(sorted);
+            return rc;
+        }
+    free(sorted);
+    for (int i = 0; i < n; i++) {
+        char *path = join_path(o->root, names[i]);
+        int w, h;
+        int rc = oiqa_image_probe(path, o->max_pixels, &w, &h);
+        if (!rc) rc = check_erp_size(path, w, h, o->allow_aspect);
+        free(path);
+        if (rc) return rc;
+    }
+    return OIQA_OK;
+}
+
+static int define_datasets(const oiqa_viewports_opts *o, oiqa_store *s, int V, const oiqa_view *views)
+{
+    uint64_t vp_dims[4] = {(uint64_t)V, (uint64_t)o->size, (uint64_t)o->size, 3};
+    int rc = oiqa_store_define(s, "/viewports", OIQA_U8, 4, vp_dims, o->deflate);
+    if (rc) return rc;
+    if (o->layout == OIQA_LAYOUT_VGCN20) {
+        uint64_t c_dims[2] = {(uint64_t)V, 3};
+        rc = oiqa_store_define(s, "/centers", OIQA_F32, 2, c_dims, 0);
+    } else {
+        float c[64 * 3];
+        for (int v = 0; v < V; v++) {
+            c[v * 3] = (float)views[v].lon, c[v * 3 + 1] = (float)views[v].lat, c[v * 3 + 2] = (float)views[v].fov;
+        }
+        uint64_t c_dims[2] = {(uint64_t)V, 3};
+        rc = oiqa_store_write_fixed(s, "/centers", OIQA_F32, 2, c_dims, c);
+    }
+    if (rc) return rc;
+    if ((rc = oiqa_store_set_attr_string(s, "/viewports", "layout", oiqa_layout_names[o->layout])) ||
+        (rc = oiqa_store_set_attr_int(s, "/viewports", "size", o->size)) ||
+        (rc = oiqa_store_set_attr_double(s, "/viewports", "fov_deg", o->fov)) ||
+        (rc = oiqa_store_set_attr_string(s, "/viewports", "filter", oiqa_filter_names[o->filter])) ||
+        (rc = oiqa_store_set_attr_string(s, "/viewports", "layout_axes", "N,V,S,S,RGB")) ||
+        (rc = oiqa_store_set_attr_string(s, "/centers", "columns", "lon_deg,lat_deg,fov_deg")))
+        return rc;
+    return OIQA_OK;
+}
+
+/* Points every job at the maps for its ERP size, building the missing ones
+ * in entries no job of this batch uses (there are as many entries as jobs). */
+static int assign_maps(const oiqa_viewports_opts *o, const oiqa_view *views, int V, map_cache *caches, int n_caches,
+                       image_job *jobs, int nb, const char *out)
+{
+    size_t S2 = (size_t)o->size * o->size;
+    int want_lod = o->filter == OIQA_FILTER_ANTIALIAS;
+    unsigned char used[256] = {0};
+    for (int b = 0; b < nb; b++) {
+        int W = jobs[b].erp.w, H = jobs[b].erp.h, hit = -1;
+        for (int c = 0; c < n_caches && hit < 0; c++)
+            if (caches[c].uv && caches[c].W == W && caches[c].H == H) hit = c;
+        if (hit < 0) {
+            for (int c = 0; c < n_caches && hit < 0; c++)
+                if (!used[c]) hit = c;
+            map_cache *m = &caches[hit];
+            free(m->uv), free(m->lod);
+            m->W = W, m->H = H;
+            m->uv = malloc((size_t)V * S2 * 2 * sizeof(float));
+            m->lod = want_lod ? malloc((size_t)V * S2 * sizeof(float)) : NULL;
+            if (!m->uv || (want_lod && !m->lod)) {
+                free(m->uv), free(m->lod);
+                m->uv = m->lod = NULL;
+                return oiqa_fail(OIQA_EXIT_DATA, out, "out of memory for viewport maps");
+            }
+#pragma omp parallel for schedule(dynamic, 1)
+            for (int v = 0; v < V; v++)
+                view_map(o, &views[v], W, H, m->uv + v * S2 * 2, want_lod ? m->lod + v * S2 : NULL);
+        }
+        used[hit] = 1;
+        jobs[b].maps = &caches[hit];
+    }
+    return OIQA_OK;
+}
+
+/* Testing hook: OIQA_FAULT_KILL_AFTER_ROWS=N kills the process with SIGKILL
+ * after N rows are committed, to test --resume on a really killed run. */
+static long fault_kill_after(void)
+{
+    const char *e = getenv("OIQA_FAULT_KILL_AFTER_ROWS");
+    return e && *e ? strtol(e, NULL, 10) : -1;
+}
+
+int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_names, const char *out,
+                       const oiqa_provenance *prov)
+{
+    oiqa_view views[64];
+    int V = fixed_views(o, views);
+    if (V <= 0 || V > 64) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to 64 viewports, got %d", V);
+
+    int rc = precheck_inputs(o, names, n_names);
+    if (rc) return rc;
+
+    oiqa_store *store = NULL;
+    rc = oiqa_store_open_write(out, prov, o->resume ? OIQA_STORE_RESUME : OIQA_STORE_CREATE, o->force, &store);
+    if (rc) return rc;
+    if ((rc = define_datasets(o, store, V, views))) goto abandon;
+
+    int threads = oiqa_threads_get();
+    int batch = threads < 1 ? 1 : threads > 64 ? 64 : threads; /* images decoded at once */
+    size_t S2 = (size_t)o->size * o->size, vp_bytes = S2 * 3;
+    int is_vgcn = o->layout == OIQA_LAYOUT_VGCN20, want_lod = o->filter == OIQA_FILTER_ANTIALIAS;
+    image_job *jobs = calloc((size_t)batch, sizeof *jobs);
+    map_cache *caches = calloc((size_t)batch, sizeof *caches);
+    float *vgcn_uv = NULL, *vgcn_lod = NULL; /* per (job, view) maps for vgcn20 */
+    for (int b = 0; b < batch && jobs && caches; b++) {
+        jobs[b].vp = malloc(V * vp_bytes);
+        jobs[b].centers = malloc((size_t)V * 3 * sizeof(float));
+        if (!jobs[b].vp || !jobs[b].centers) { rc = oiqa_fail(OIQA_EXIT_DATA, out, "out of memory"); goto cleanup; }
+    }
+    if (!jobs || !caches) { rc = oiqa_fail(OIQA_EXIT_DATA, out, "out of memory"); goto cleanup; }
+    if (is_vgcn) {
+        vgcn_uv = malloc((size_t)batch * V * S2 * 2 * sizeof(float));
+        vgcn_lod = want_lod ? malloc((size_t)batch * V * S2 * sizeof(float)) : NULL;
+        if (!vgcn_uv || (want_lod && !vgcn_lod)) { rc = oiqa_fail(OIQA_EXIT_DATA, out, "out of memory"); goto cleanup; }
+    }
+
+    int64_t todo = 0;
+    for (int i = 0; i < n_names; i++) todo += !oiqa_store_has_name(store, names[i]);
+    if (todo < n_names)
+        oiqa_info("resuming %s.partial: %lld of %d images already done", out, (long long)(n_names - todo), n_names);
+    oiqa_progress *prog = oiqa_progress_start("viewports", "img", todo);
+    long kill_after = fault_kill_after(), committed = 0;
+
+    int next = 0;
+    while (next < n_names) {
+        /* Gather the next batch of names not yet in the store. */
+        int nb = 0;
+        while (nb < batch && next < n_names) {
+            const char *name = names[next++];
+            if (oiqa_store_has_name(store, name)) continue;
+            image_job *j = &jobs[nb++];
+            j->name = name;
+            j->path = join_path(o->root, name);
+            j->failed = 0;
+            memcpy(j->views, views, sizeof views);
+        }
+        if (nb == 0) break;
+
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int b = 0; b < nb; b++) job_load(o, &jobs[b], V);
+
+        int first_failed = -1;
+        for (int b = 0; b < nb && first_failed < 0; b++)
+            if (jobs[b].failed) first_failed = b;
+        if (first_failed >= 0) {
+            rc = oiqa_error_restore(&jobs[first_failed].err);
+            goto end_batch;
+        }
+
+        /* Maps of fixed layouts depend only on the ERP size: one cache entry
+         * per distinct size in the batch, kept across batches. */
+        if (!is_vgcn && (rc = assign_maps(o, views, V, caches, batch, jobs, nb, out))) goto end_batch;
+
+#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+        for (int b = 0; b < nb; b++)
+            for (int v = 0; v < V; v++) {
+                image_job *j = &jobs[b];
+                const float *uv, *lod = NULL;
+                if (is_vgcn) {
+                    float *m = vgcn_uv + ((size_t)b * V + v) * S2 * 2;
+                    float *l = want_lod ? vgcn_lod + ((size_t)b * V + v) * S2 : NULL;
+                    view_map(o, &j->views[v], j->erp.w, j->erp.h, m, l);
+                    uv = m, lod = l;
+                } else {
+                    uv = j->maps->uv + v * S2 * 2;
+                    lod = want_lod ? j->maps->lod + v * S2 : NULL;
+                }
+                sample_view(o, j, uv, lod, j->vp + v * vp_bytes);
+            }
+
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int b = 0; b < nb; b++) {
+            image_job *j = &jobs[b];
+            const void *rows[2] = {j->vp, j->centers};
+            int e = oiqa_store_encode(store, rows, &j->enc);
+            if (!e && (o->png_dir || o->sheet_dir)) e = write_pictures(o, j, V);
+            if (e) { oiqa_error_capture(&j->err, e); j->failed = 1; }
+        }
+        for (int b = 0; b < nb && !rc; b++) {
+            image_job *j = &jobs[b];
+            if (j->failed) { rc = oiqa_error_restore(&j->err); break; }
+            rc = oiqa_store_append_encoded(store, j->name, j->path, j->sha256, &j->enc);
+            if (rc) break;
+            oiqa_progress_add(prog, 1);
+            if (kill_after >= 0 && ++committed >= kill_after) raise(SIGKILL);
+        }
+    end_batch:
+        for (int b = 0; b < batch; b++) job_release(&jobs[b]);
+        if (rc) break;
+    }
+    oiqa_progress_end(prog);
+
+cleanup:
+    for (int b = 0; jobs && b < batch; b++) {
+        job_release(&jobs[b]);
+        free(jobs[b].vp), free(jobs[b].centers);
+    }
+    free(jobs);
+    for (int c = 0; caches && c < batch; c++) free(caches[c].uv), free(caches[c].lod);
+    free(caches), free(vgcn_uv), free(vgcn_lod);
+    if (rc) goto abandon;
+    return oiqa_store_finish(store);
+
+abandon:
+    if (oiqa_store_rows(store) > 0) {
+        char msg[OIQA_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", oiqa_errmsg());
+        int64_t rows = oiqa_store_rows(store);
+        oiqa_store_abandon(store);
+        oiqa_fail(rc, NULL, "%s (the %lld finished images are kept in %s.partial: --resume continues)", msg,
+                  (long long)rows, out);
+    } else {
+        oiqa_store_discard(store);
+    }
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* The viewport stage (oiqa-viewports): ERP images -> viewports.h5.
+ * For each image: V gnomonic viewports of S x S (geo/viewport.h) at the
+ * layout's centres, sampled with the chosen filter (geo/sample.h), stored as
+ * /viewports uint8 [N,V,S,S,3] with /centers (lon, lat, fov) in degrees:
+ * [V,3] for fixed layouts, [N,V,3] for the content-adaptive vgcn20. */
+#ifndef OIQA_STAGE_VIEWPORTS_H
+#define OIQA_STAGE_VIEWPORTS_H
+
+#include <stdint.h>
+#include "geo/layout.h"
+#include "geo/sample.h"
+#include "io/h5store.h"
+#include "io/yaml.h"
+
+typedef struct {
+    oiqa_layout_kind layout;
+    int size;              /* S */
+    double fov;            /* degrees; default FoV of list entries without one */
+    oiqa_filter filter;
+    const oiqa_view *list; /* LIST layout */
+    int n_list;
+    double vgcn_min_sep;   /* degrees */
+    int allow_aspect;      /* accept ERPs that are not 2:1 */
+    int64_t max_pixels;
+    int deflate;           /* 0..9 */
+    const char *root;      /* dataset root; NULL: names are paths */
+    const char *png_dir;   /* NULL or a directory for every viewport as PNG */
+    const char *sheet_dir; /* NULL or a directory for one contact sheet per image */
+    int force, resume;
+} oiqa_viewports_opts;
+
+extern const char *const oiqa_layout_names[];  /* "icosa20", "cube6", "vgcn20", "list", NULL */
+extern const char *const oiqa_filter_names[];  /* "bilinear", "bicubic", "antialias", NULL */
+
+/* Reads a YAML list of {lon, lat, fov} (fov optional: default_fov) into a
+ * malloc'ed array; errors name the source line and key. */
+int oiqa_views_from_yaml(const oiqa_yaml_node *list, double default_fov, oiqa_view **views, int *n);
+
+/* Runs the stage over `names` and writes `out` (via out.partial). */
+int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_names, const char *out,
+                       const oiqa_provenance *prov);
+
+/* Whether an ERP of w x h is 2:1 within 1% (the tolerance for rounding in exports). */
+int oiqa_erp_aspect_ok(int w, int h);
+
+#endif

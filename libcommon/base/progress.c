@@ -203,3 +203,17 @@ void oiqa_progress_end(oiqa_progress *p)
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
+
+void oiqa_progress_cancel(oiqa_progress *p)
+{
+    if (!p) return;
+    if (!p->silent && p->tty) {
+        /* Wipe the live bar so the error line that follows stands alone. */
+        pthread_mutex_lock(&p->lock);
+        fprintf(stderr, "\r%*s\r", (int)p->last_width, "");
+        fflush(stderr);
+        pthread_mutex_unlock(&p->lock);
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

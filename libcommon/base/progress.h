@@ -15,6 +15,8 @@ void oiqa_progress_add(oiqa_progress *p, int64_t n);
 void oiqa_progress_note(oiqa_progress *p, const char *note);
 /* Final line ("viewports: 8/8 img in 1.2 s, 6.6 img/s"); frees p. NULL is fine. */
 void oiqa_progress_end(oiqa_progress *p);
+/* After a failure: no final line (a live bar is wiped); frees p. NULL is fine. */
+void oiqa_progress_cancel(oiqa_progress *p);
 
 /* Plain-line interval in seconds (tests set it to 0 for a line per update). */
 void oiqa_progress_set_interval(double seconds);

@@ -25,7 +25,6 @@
  * differs from the rounded exact blend by at most 1, and only next to a .5
  * tie. Without SSE2 both outputs come from the plain C blend below. */
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "geo/sample.h"
@@ -35,10 +34,7 @@
 #include <emmintrin.h>
 #endif
 
-#ifndef PCH
-#define PCH 64
-#endif
-enum { PLAN_CHUNK = PCH, WEIGHT_BITS = 14 };
+enum { PLAN_CHUNK = 64, WEIGHT_BITS = 14 };
 
 /* Where and how the pixels of one chunk sample. dx is the byte offset from
  * column x0 to x1 (3, or 3 - 3W at the seam), dy from row y0 to y1 (the row
@@ -119,29 +115,11 @@ static void plan_chunk(const erp_view *e, const float *uv, int n, bilinear_plan 
     }
 #endif
     for (; i < n; i++) plan_one(e, uv[2 * i], uv[2 * i + 1], pl, i);
-#ifndef PFMODE
-#define PFMODE 0
-#endif
-#if PFMODE == 0
     for (i = 0; i < n; i++) {
-        const uint8_t *p = e->img + (size_t)pl->y0[i] * e->stride + 3 * (size_t)pl->x0[i];
-        __builtin_prefetch(p, 0, 1);
-        __builtin_prefetch(p + pl->dy[i], 0, 1);
-    }
-#elif PFMODE == 1
-    uintptr_t prev = 0;
-    for (i = 0; i < n; i++) {
-        const uint8_t *p = e->img + (size_t)pl->y0[i] * e->stride + 3 * (size_t)pl->x0[i];
-        uintptr_t line = (uintptr_t)p >> 6;
-        if (line != prev) { __builtin_prefetch(p); __builtin_prefetch(p + pl->dy[i]); prev = line; }
-    }
-#elif PFMODE == 2
-    for (i = 0; i < n; i += 2) {
         const uint8_t *p = e->img + (size_t)pl->y0[i] * e->stride + 3 * (size_t)pl->x0[i];
         __builtin_prefetch(p);
         __builtin_prefetch(p + pl->dy[i]);
     }
-#endif
 }
 
 /* The four taps of planned pixel i: channel c of tap k at t[k][c]. */

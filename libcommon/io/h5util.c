@@ -700,20 +700,17 @@ int oiqa_h5_list_datasets(hid_t file, const char *fname, char ***paths, size_t *
 int oiqa_h5_read_names(hid_t file, const char *fname, char ***names, size_t *n)
 {
     *names = NULL, *n = 0;
-    if (!oiqa_h5_exists(file, "/names")) return 0;
+    if (!oiqa_h5_exists(file, "/names")) return OIQA_OK;
     oiqa_h5_dset d;
-    if (oiqa_h5_dset_open(file, fname, "/names", &d)) return 0; /* e.g. a group called names */
-    int rc = 0;
+    if (oiqa_h5_dset_open(file, fname, "/names", &d)) return OIQA_OK; /* e.g. a group called names */
+    int rc = OIQA_OK;
     if (d.rank == 1 && H5Tget_class(d.type) == H5T_STRING) {
         if (d.dims[0] > ((hsize_t)1 << 31))
             rc = oiqa_fail(OIQA_EXIT_DATA, fname, "/names has %llu entries, more than oiqa reads",
                            (unsigned long long)d.dims[0]);
         else if (H5Sselect_all(d.space) < 0 || oiqa_h5_read_strings(d.dset, d.space, (size_t)d.dims[0], names) < 0)
             rc = oiqa_h5_fail(OIQA_EXIT_DATA, fname, "cannot read /names");
-        else {
-            *n = (size_t)d.dims[0];
-            rc = 1;
-        }
+        else *n = (size_t)d.dims[0];
     }
     oiqa_h5_dset_close(&d);
     return rc;

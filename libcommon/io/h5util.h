@@ -120,8 +120,9 @@ void oiqa_h5_dset_close(oiqa_h5_dset *d);
  * oiqa_h5_strings_free. */
 int oiqa_h5_list_datasets(hid_t file, const char *fname, char ***paths, size_t *n);
 
-/* /names when it is a 1-D string dataset: 1 (names set), 0 (absent or of
- * another kind), or an exit code with the message set. */
+/* /names when it is a 1-D string dataset. OIQA_OK with *names NULL when
+ * there is none (or it is of another kind); an exit code when it cannot
+ * be read. */
 int oiqa_h5_read_names(hid_t file, const char *fname, char ***names, size_t *n);
 
 /* The store's file (merge copies objects into it), and a reader's. */

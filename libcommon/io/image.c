@@ -13,6 +13,7 @@
 #include <stb_image_write.h>
 
 #include "base/error.h"
+#include "io/png_write.h"
 #include "base/sha256.h"
 #include "base/strutil.h"
 
@@ -225,8 +226,11 @@ int oiqa_image_save(const char *path, const uint8_t *rgb, int w, int h, int jpeg
     char *tmp = oiqa_asprintf("%s.partial", path);
     if (!tmp) return oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
     int ok;
-    if (!strcasecmp(ext, "png"))
-        ok = stbi_write_png(tmp, w, h, 3, rgb, w * 3);
+    if (!strcasecmp(ext, "png")) {
+        FILE *f = fopen(tmp, "wb");
+        ok = f && oiqa_png_write_rgb(f, rgb, w, h, 1) == 0;
+        if (f && fclose(f) != 0) ok = 0;
+    }
     else if (!strcasecmp(ext, "jpg") || !strcasecmp(ext, "jpeg"))
         ok = stbi_write_jpg(tmp, w, h, 3, rgb, jpeg_quality > 0 ? jpeg_quality : 95);
     else if (!strcasecmp(ext, "bmp"))

@@ -101,7 +101,10 @@ static void draw_marker(uint8_t *rgb, int w, int h, int cx, int cy, int index, i
         }
     char num[16];
     snprintf(num, sizeof num, "%d", index);
-    oiqa_draw_text(rgb, w, h, cx + r + 2, cy - r, num, c, scale);
+    /* The number goes right of the ring, or left of it at the right edge (lon 180). */
+    int tx = cx + r + 2, tw = text_width(num, scale);
+    if (tx + tw > w - MARGIN) tx = cx - r - 2 - tw;
+    oiqa_draw_text(rgb, w, h, tx, cy - r, num, c, scale);
 }
 
 int oiqa_sheet_write(const char *path, const char *title, const oiqa_image *erp, const oiqa_sheet_tile *tiles,

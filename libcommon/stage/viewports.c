@@ -444,7 +444,8 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
         for (int b = 0; b < batch; b++) job_release(&jobs[b]);
         if (rc) break;
     }
-    oiqa_progress_end(prog);
+    if (rc) oiqa_progress_cancel(prog);
+    else oiqa_progress_end(prog);
 
 cleanup:
     for (int b = 0; jobs && b < batch; b++) {

@@ -27,7 +27,7 @@ expect_error() {
     local lines; lines=$(printf '%s' "$ERR" | grep -c '')
     if [ "$RC" -ne "$code" ]; then fail "$name" "exit $RC, expected $code; stderr: $(printf '%s' "$ERR" | head -3)"
     elif [ "$lines" -ne 1 ]; then fail "$name" "stderr has $lines lines, expected 1: $(printf '%s' "$ERR" | head -5)"
-    elif ! printf '%s' "$ERR" | grep -qE "$pat"; then fail "$name" "stderr '$ERR' does not match /$pat/"
+    elif ! printf '%s' "$ERR" | grep -qE -- "$pat"; then fail "$name" "stderr '$ERR' does not match /$pat/"
     else pass "$name"; fi
 }
 

@@ -87,7 +87,9 @@ expect_error not_2to1 1 'square_64\.png: not a 2:1 equirectangular image \(64x64
 run "$VP" -q "$OIQA_ROOT/tests/data/square_64.png" -o square.h5 --allow-aspect --size 16
 [ "$RC" -eq 0 ] && pass allow_aspect_accepts || fail allow_aspect_accepts "$ERR"
 [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] && pass bad_input_leaves_no_output || fail bad_input_leaves_no_output "$(ls bad.h5*)"
-expect_error unwritable_output 1 'error: /nonexistent-dir/out\.h5' "$VP" city_tonemapped.png -o /nonexistent-dir/out.h5
+# (root ignores permissions, so: a parent that is a regular file, and /proc)
+expect_error unwritable_output 1 'error: city_tonemapped\.png/out\.h5' "$VP" forest_tonemapped.png -o city_tonemapped.png/out.h5
+expect_error unwritable_output_proc 1 'error: /proc/oiqa-out\.h5' "$VP" forest_tonemapped.png -o /proc/oiqa-out.h5
 expect_error existing_output 2 'error: vp\.h5: .*--force' "$VP" city_tonemapped.png -o vp.h5
 run "$VP" -q city_tonemapped.png -o vp.h5 --force --size 32
 [ "$RC" -eq 0 ] && pass force_overwrites || fail force_overwrites "$ERR"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "io/h5store.h"
 #include "stage/viewports.h"
 #include "check.h"
@@ -88,6 +89,7 @@ int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/oiqa-test-stage.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
+    oiqa_log_set_level(OIQA_LOG_WARN); /* no progress lines in the test output */
     RUN(t_stage_matches_opencv);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -1,14 +1,19 @@
 /* Viewport sampling speed: 20 icosa20 viewports of 224 x 224 (fov 90) from
- * one ERP, bilinear, the 20 viewports spread over OpenMP threads.
+ * one ERP, the 20 viewports spread over OpenMP threads.
  *
- *   bench_viewports ERP.png [--threads N] [--seconds S] [--maps-out maps.npy]
- *                   [--result FILE]
+ *   bench_viewports ERP.png [--threads N] [--seconds S] [--maps-out maps.npy] [--serve]
  *
  * Prints decode time, map build time and images/s (one image = 20
- * viewports) for bilinear, and for information bicubic and antialias.
+ * viewports) for bilinear, and for information bilinear f32, bicubic and
+ * antialias (median of TRIALS trials each).
  * --maps-out writes the 20 (u, v) maps as a float32 .npy [20, 224, 224, 2]
- * so the OpenCV side (bench/viewports_opencv.py) samples the same positions;
- * --result writes "key value" lines for it to compute the ratio. */
+ * so that the OpenCV side (bench/viewports_opencv.py) samples the same
+ * positions.
+ * --serve: after the set-up, prints "ready" and then answers lines
+ * "FILTER SECONDS" on stdin (FILTER: bilinear, bilinear_f32, bicubic,
+ * antialias) with "FILTER IMAGES_PER_S" after sampling for that long, until
+ * "quit" or end of input. The OpenCV side drives it so that our trials and
+ * OpenCV's alternate in time and share whatever else the machine is doing. */
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,7 +45,8 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef enum { RUN_BILINEAR, RUN_BILINEAR_F32, RUN_BICUBIC, RUN_ANTIALIAS } run_kind;
+typedef enum { RUN_BILINEAR, RUN_BILINEAR_F32, RUN_BICUBIC, RUN_ANTIALIAS, N_RUN_KINDS } run_kind;
+static const char *const run_names[N_RUN_KINDS] = {"bilinear", "bilinear_f32", "bicubic", "antialias"};
 
 typedef struct {
     const oiqa_image *erp;
@@ -71,6 +77,39 @@ static void sample_image(const bench_ctx *c, run_kind kind)
     }
 }
 
+/* Images/s of one trial: whole images for at least `seconds`. */
+static double trial_rate(const bench_ctx *c, run_kind kind, double seconds)
+{
+    int n = 0;
+    double t0 = now_s(), t;
+    do {
+        sample_image(c, kind);
+        n++;
+    } while ((t = now_s() - t0) < seconds);
+    return n / t;
+}
+
+/* --serve: answers "FILTER SECONDS" lines until "quit" or EOF. */
+static void serve(const bench_ctx *c)
+{
+    char line[256], name[64];
+    double seconds;
+    printf("ready\n");
+    fflush(stdout);
+    while (fgets(line, sizeof line, stdin)) {
+        if (sscanf(line, "%63s %lf", name, &seconds) != 2) break;
+        int kind = 0;
+        while (kind < N_RUN_KINDS && strcmp(name, run_names[kind])) kind++;
+        if (kind == N_RUN_KINDS) {
+            printf("error unknown filter %s\n", name);
+        } else {
+            sample_image(c, (run_kind)kind); /* warm-up */
+            printf("%s %.4f\n", name, trial_rate(c, (run_kind)kind, seconds));
+        }
+        fflush(stdout);
+    }
+}
+
 /* Median images/s over TRIALS trials of about `seconds`/TRIALS each. */
 static double images_per_s(const bench_ctx *c, run_kind kind, double seconds)
 {
@@ -88,6 +127,24 @@ static double images_per_s(const bench_ctx *c, run_kind kind, double seconds)
     }
     qsort(rate, TRIALS, sizeof *rate, cmp_double);
     return rate[TRIALS / 2];
+}
+
+/* "machine: N CPUs, <model name>" from /proc/cpuinfo. */
+static void print_machine(void)
+{
+    char line[512], model[256] = "unknown CPU";
+    int cpus = 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "processor", 9)) cpus++;
+        char *colon = strchr(line, ':');
+        if (cpus == 1 && colon && !strncmp(line, "model name", 10)) {
+            snprintf(model, sizeof model, "%s", colon + 2);
+            model[strcspn(model, "\n")] = 0;
+        }
+    }
+    if (f) fclose(f);
+    printf("oiqa: machine: %d CPUs, %s\n", cpus, model);
 }
 
 /* float32 array [N_VIEWS, VP_SIZE, VP_SIZE, 2] as NumPy .npy version 1.0. */
@@ -114,17 +171,17 @@ static int write_npy(const char *path, const float *data)
 
 int main(int argc, char **argv)
 {
-    const char *erp_path = NULL, *maps_out = NULL, *result = NULL;
-    int threads = 2;
+    const char *erp_path = NULL, *maps_out = NULL;
+    int threads = 2, serve_mode = 0;
     double seconds = 3.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--maps-out") && i + 1 < argc) maps_out = argv[++i];
-        else if (!strcmp(argv[i], "--result") && i + 1 < argc) result = argv[++i];
+        else if (!strcmp(argv[i], "--serve")) serve_mode = 1;
         else if (argv[i][0] != '-' && !erp_path) erp_path = argv[i];
         else {
-            fprintf(stderr, "usage: %s ERP.png [--threads N] [--seconds S] [--maps-out F.npy] [--result F]\n",
+            fprintf(stderr, "usage: %s ERP.png [--threads N] [--seconds S] [--maps-out F.npy] [--serve]\n",
                     argv[0]);
             return 2;
         }
@@ -163,7 +220,7 @@ int main(int argc, char **argv)
         for (int v = 0; v < N_VIEWS; v++) oiqa_view_map(&views[v], VP_SIZE, w, h, uv + v * n_px * 2);
     double t_map = (now_s() - t0) / (map_reps * N_VIEWS);
     t0 = now_s();
-    for (int v = 0; v < N_VIEWS; v++) oiqa_map_lod(uv + v * n_px * 2, VP_SIZE, w, lod + v * n_px);
+    for (int v = 0; v < N_VIEWS; v++) oiqa_map_lod(uv + v * n_px * 2, VP_SIZE, w, h, lod + v * n_px);
     double t_lod = (now_s() - t0) / N_VIEWS;
     oiqa_pyramid pyr;
     t0 = now_s();
@@ -178,30 +235,21 @@ int main(int argc, char **argv)
     }
 
     bench_ctx c = {.erp = &erp, .pyr = &pyr, .uv = uv, .lod = lod, .out = out, .out_f32 = out_f32};
-    double bil = images_per_s(&c, RUN_BILINEAR, seconds);
-    double bil_f32 = images_per_s(&c, RUN_BILINEAR_F32, seconds / 3);
-    double bic = images_per_s(&c, RUN_BICUBIC, seconds / 3);
-    double aa = images_per_s(&c, RUN_ANTIALIAS, seconds / 3);
-
+    print_machine();
     printf("oiqa: ERP %dx%d, %d viewports %dx%d fov %.0f (icosa20), %d threads\n", w, h, N_VIEWS, VP_SIZE, VP_SIZE,
            VP_FOV, threads);
     printf("oiqa: decode (stb_image PNG)        %8.1f ms\n", 1e3 * t_decode);
     printf("oiqa: map build (1 thread)          %8.3f ms per map\n", 1e3 * t_map);
     printf("oiqa: LOD map (1 thread)            %8.3f ms per map\n", 1e3 * t_lod);
     printf("oiqa: pyramid build (1 thread)      %8.1f ms (%d levels)\n", 1e3 * t_pyr, pyr.levels);
-    printf("oiqa: bilinear u8                   %8.1f images/s\n", bil);
-    printf("oiqa: bilinear f32 (information)    %8.1f images/s\n", bil_f32);
-    printf("oiqa: bicubic u8 (information)      %8.1f images/s\n", bic);
-    printf("oiqa: antialias u8 (information)    %8.1f images/s (sampling only)\n", aa);
-    if (result) {
-        FILE *f = fopen(result, "w");
-        if (!f) {
-            fprintf(stderr, "%s: error: %s: cannot write\n", argv[0], result);
-            return 1;
-        }
-        fprintf(f, "bilinear_u8_images_per_s %.3f\nbicubic_u8_images_per_s %.3f\nantialias_u8_images_per_s %.3f\n",
-                bil, bic, aa);
-        fclose(f);
+    if (serve_mode) {
+        serve(&c);
+    } else {
+        printf("oiqa: bilinear u8                   %8.1f images/s\n", images_per_s(&c, RUN_BILINEAR, seconds));
+        printf("oiqa: bilinear f32 (information)    %8.1f images/s\n", images_per_s(&c, RUN_BILINEAR_F32, seconds / 3));
+        printf("oiqa: bicubic u8 (information)      %8.1f images/s\n", images_per_s(&c, RUN_BICUBIC, seconds / 3));
+        printf("oiqa: antialias u8 (information)    %8.1f images/s (sampling only)\n",
+               images_per_s(&c, RUN_ANTIALIAS, seconds / 3));
     }
     oiqa_pyramid_free(&pyr);
     free(uv);

@@ -7,8 +7,11 @@
  *              a 2x2-box pyramid of the ERP (wrapping horizontally), the
  *              level of detail per pixel from the map's Jacobian as in the
  *              OpenGL specification (rho = max of the two axis footprints),
- *              bilinear within and linear between levels. For ERPs much
- *              larger than the viewport resolution. */
+ *              with horizontal steps scaled by cos(lat) so that rho is the
+ *              footprint on the sphere (unscaled, ERP rows near a pole are
+ *              so stretched that pixels there would blur over half the
+ *              image), bilinear within and linear between levels. For ERPs
+ *              much larger than the viewport resolution. */
 #ifndef OIQA_GEO_SAMPLE_H
 #define OIQA_GEO_SAMPLE_H
 
@@ -30,9 +33,9 @@ typedef struct {
 } oiqa_pyramid;
 int oiqa_pyramid_build(const oiqa_image *erp, int max_levels, oiqa_pyramid *p);
 void oiqa_pyramid_free(oiqa_pyramid *p);
-/* Level of detail per pixel of an S x S map (log2 of the footprint in ERP
- * pixels, >= 0). */
-void oiqa_map_lod(const float *uv, int S, int W, float *lod);
+/* Level of detail per pixel of an S x S map on a W x H ERP (log2 of the
+ * footprint in ERP pixels, >= 0). */
+void oiqa_map_lod(const float *uv, int S, int W, int H, float *lod);
 void oiqa_sample_trilinear_u8(const oiqa_pyramid *p, const float *uv, const float *lod,
                               int64_t n_px, uint8_t *out);
 

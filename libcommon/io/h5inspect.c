@@ -246,7 +246,9 @@ static void ls_dataset(ls_ctx *c, hid_t file, const char *path)
     hsize_t stored = H5Dget_storage_size(d.dset);
     size_t esize = H5Tget_size(d.type);
     oiqa_sbuf_appendf(&b, "  %llu bytes", (unsigned long long)stored);
-    if (stored > 0 && d.elems < SIZE_MAX / (esize ? esize : 1)) {
+    /* A ratio for variable-length data would compare heap references with storage. */
+    if (stored > 0 && d.elems < SIZE_MAX / (esize ? esize : 1) && H5Tdetect_class(d.type, H5T_VLEN) <= 0 &&
+        H5Tis_variable_str(d.type) <= 0) {
         double ratio = (double)d.elems * (double)esize / (double)stored;
         if (ratio > 1.005 || ratio < 0.995) oiqa_sbuf_appendf(&b, " (%.2f:1)", ratio);
     }
@@ -439,7 +441,8 @@ int oiqa_h5_show(const char *path, int all_inputs, FILE *out)
     int64_t rows = oiqa_store_reader_rows(r);
     fprintf(out, "file      %s\n", path);
     for (int i = 0; i < 3; i++) fprintf(out, "%-9s %s\n", keys[i], v[i] ? v[i] : "-");
-    fprintf(out, "complete  %s\n", complete == 1 ? "yes" : "no (the run did not finish; --resume continues it)");
+    fprintf(out, "complete  %s\n",
+            complete == 1 ? "1 (finished)" : "0 (the run did not finish; --resume continues it)");
     fprintf(out, "rows      %lld\n", (long long)rows);
     fprintf(out, "command   %s\n", v[3] ? v[3] : "-");
     show_inputs(out, v[5], rows, complete == 1, all_inputs);

@@ -27,9 +27,12 @@ int oiqa_h5_stats(const char *path, char *const *dsets, int n, int per_row, FILE
 
 /* dump: a slice of one dataset as CSV. rows "A:B" selects along the first
  * axis; index "0,:,3" (integers, A:B, :, negative from the end; missing
- * trailing axes are ':') along every axis. The last sliced axis becomes the
- * columns (named by the dataset's `columns` attribute when it has one),
- * the other sliced axes index columns; per-image datasets start with name. */
+ * trailing axes are ':') along every axis; an integer drops its axis.
+ * With two or more axes left, the last becomes the columns (v0, v1, ... or
+ * the names in the dataset's `columns` attribute) and the lines run along
+ * the others; with one, each line holds one value ("value"). When the lines
+ * run along two or more axes, each has an index column (i1, i2, ...).
+ * Lines of per-image datasets start with the row's name. */
 int oiqa_h5_dump(const char *path, const char *dset, const char *rows, const char *index, FILE *out);
 
 typedef struct {

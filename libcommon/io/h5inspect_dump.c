@@ -85,12 +85,22 @@ static char **column_names(const oiqa_h5_dset *d, int axis, size_t *n)
     return names;
 }
 
+/* Whether axis k gets an index column: it is one of two or more axes the
+ * lines run along (along one axis the line number is the index), and not
+ * the row axis of a named dataset (the name stands for it). */
+static int index_column(const slice_spec *s, int k, int named, int last, int wide)
+{
+    int line_axes = 0;
+    for (int a = 0; a < s->rank; a++) line_axes += s->kept[a] && !(wide && a == last);
+    return line_axes >= 2 && s->kept[k] && !(wide && k == last) && !(k == 0 && named);
+}
+
 static void print_header(FILE *out, const oiqa_h5_dset *d, const slice_spec *s, int named, int last, int wide)
 {
     int first = 1;
     if (named) fputs("name", out), first = 0;
     for (int k = 0; k < s->rank; k++) {
-        if (!s->kept[k] || (wide && k == last) || (k == 0 && named)) continue;
+        if (!index_column(s, k, named, last, wide)) continue;
         fprintf(out, "%si%d", first ? "" : ",", k);
         first = 0;
     }
@@ -140,7 +150,7 @@ static void start_line(FILE *out, const slice_spec *s, size_t e, char **names, i
     int first = 1;
     if (named) put_csv_field(out, names[idx[0]]), first = 0;
     for (int k = 0; k < s->rank; k++) {
-        if (!s->kept[k] || (wide && k == last) || (k == 0 && named)) continue;
+        if (!index_column(s, k, named, last, wide)) continue;
         fprintf(out, "%s%llu", first ? "" : ",", (unsigned long long)idx[k]);
         first = 0;
     }

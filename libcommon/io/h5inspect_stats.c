@@ -138,6 +138,18 @@ int oiqa_h5_stats(const char *path, char *const *dsets, int n, int per_row, FILE
     size_t n_names = 0, n_all = 0;
     if ((rc = oiqa_h5_read_names(file, path, &names, &n_names))) goto done;
     if (n == 0 && (rc = oiqa_h5_list_datasets(file, path, &all, &n_all))) goto done;
+    /* Named datasets are checked before anything is printed. */
+    for (int i = 0; i < n && !rc; i++) {
+        oiqa_h5_dset d;
+        if ((rc = oiqa_h5_dset_open(file, path, dsets[i], &d))) break;
+        if (!oiqa_h5_is_numeric(d.type)) {
+            char tname[256];
+            oiqa_h5_type_name(d.type, tname, sizeof tname);
+            rc = oiqa_fail(OIQA_EXIT_DATA, path, "%s is not numeric (%s)", dsets[i], tname);
+        }
+        oiqa_h5_dset_close(&d);
+    }
+    if (rc) goto done;
     fprintf(out, "%-32s %-20s %-8s %13s %13s %13s %13s %9s %9s\n", "dataset", "shape", "dtype", "min", "max", "mean",
             "std", "nan", "inf");
     if (n > 0)

@@ -38,6 +38,7 @@ struct oiqa_store {
     int n_dsets;
     int64_t rows;
     int appended;                        /* rows appended by this process */
+    int made_partial;                    /* this open created the .partial */
     oiqa_name_index index;
 };
 
@@ -154,25 +155,29 @@ static int open_create(oiqa_store *s, int force)
             return oiqa_fail(OIQA_EXIT_USAGE, s->partial_path,
                              "an interrupted run is there (use --resume to continue it or --force to start over)");
     }
+    /* Errors name OUT, the path the user gave, with the reason. */
     int rc = oiqa_mkdir_parent(s->partial_path);
-    if (rc) return rc;
+    if (rc) {
+        char why[OIQA_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", oiqa_errmsg());
+        return oiqa_fail(OIQA_EXIT_DATA, s->out_path, "cannot create (%s)", why);
+    }
     if (force && ((rc = remove_existing(s->out_path)) || (rc = remove_existing(s->partial_path)))) return rc;
 
     /* HDF5 does not say why a create failed; opening it ourselves first gives
      * the OS reason (permission denied, read-only file system, ...). */
     int fd = open(s->partial_path, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0) return oiqa_fail(OIQA_EXIT_DATA, s->partial_path, "cannot create (%s)", oiqa_strerror(errno));
+    if (fd < 0)
+        return oiqa_fail(OIQA_EXIT_DATA, s->out_path, "cannot create %s (%s)", s->partial_path, oiqa_strerror(errno));
     close(fd);
+    s->made_partial = 1;
 
     hid_t fapl = oiqa_h5_fapl();
     if (fapl < 0) return oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot set up HDF5 file access");
     s->file = H5Fcreate(s->partial_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (s->file < 0) rc = oiqa_h5_open_failure(s->partial_path, "cannot create HDF5 file");
     H5Pclose(fapl);
-    if (s->file < 0) {
-        rc = oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot create HDF5 file");
-        unlink(s->partial_path);
-        return rc;
-    }
+    if (rc) return rc;
     if ((rc = write_provenance(s))) return rc;
     if ((s->names = create_string_dataset(s, "/names")) < 0 ||
         (s->input_path = create_string_dataset(s, "/input_path")) < 0 ||
@@ -181,23 +186,6 @@ static int open_create(oiqa_store *s, int force)
         oiqa_h5_attr_write_i64(s->input_sha, "per_image", 1) < 0 || H5Fflush(s->file, H5F_SCOPE_LOCAL) < 0)
         return oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot create the name datasets");
     return OIQA_OK;
-}
-
-/* The first line where two texts differ (1-based), with both lines. */
-static int first_differing_line(const char *a, const char *b, char *la, char *lb, size_t n)
-{
-    for (int line = 1;; line++) {
-        size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
-        if (na != nb || memcmp(a, b, na) != 0 || (!a[na]) != (!b[nb])) {
-            snprintf(la, n, "%.*s", (int)(na < 120 ? na : 120), a);
-            snprintf(lb, n, "%.*s", (int)(nb < 120 ? nb : 120), b);
-            if (!*a && !a[na]) snprintf(la, n, "(end)");
-            if (!*b && !b[nb]) snprintf(lb, n, "(end)");
-            return line;
-        }
-        if (!a[na]) return 0;
-        a += na + 1, b += nb + 1;
-    }
 }
 
 static int check_resumable(oiqa_store *s)
@@ -215,8 +203,11 @@ static int check_resumable(oiqa_store *s)
                        stage ? stage : "(none)", s->stage);
     else if (!config || strcmp(config, s->config)) {
         char was[128], now[128];
-        int line = first_differing_line(s->config, config ? config : "", now, was, sizeof now);
-        rc = oiqa_fail(OIQA_EXIT_USAGE, p,
+        int line = oiqa_first_differing_line(s->config, config ? config : "", now, was, sizeof now);
+        if (line == 0) /* only a final newline differs */
+            rc = oiqa_fail(OIQA_EXIT_USAGE, p, "config differs from the interrupted run in its line ends "
+                           "(use --force to start over)");
+        else rc = oiqa_fail(OIQA_EXIT_USAGE, p,
                        "config differs from the interrupted run at line %d: '%s' now, '%s' there "
                        "(use --force to start over)", line, now, was);
     }
@@ -290,10 +281,9 @@ static int open_resume(oiqa_store *s)
     hid_t fapl = oiqa_h5_fapl();
     if (fapl < 0) return oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot set up HDF5 file access");
     s->file = H5Fopen(s->partial_path, H5F_ACC_RDWR, fapl);
+    int rc = s->file < 0 ? oiqa_h5_open_failure(s->partial_path, "cannot open for resuming") : OIQA_OK;
     H5Pclose(fapl);
-    if (s->file < 0) return oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot open for resuming");
-    int rc = check_resumable(s);
-    if (rc) return rc;
+    if (rc || (rc = check_resumable(s))) return rc;
 
     hsize_t n_names = 0, n_paths = 0, n_shas = 0;
     if ((s->names = open_string_dataset(s, "/names", &n_names)) < 0 ||
@@ -310,7 +300,8 @@ static int open_resume(oiqa_store *s)
     }
     H5Sclose(space);
     for (hsize_t i = 0; i < n_names && !rc; i++)
-        if (oiqa_name_index_add(&s->index, names[i]) < 0) rc = oiqa_fail(OIQA_EXIT_DATA, s->partial_path, "out of memory");
+        if (oiqa_name_index_add(&s->index, names[i]) < 0)
+            rc = oiqa_fail(OIQA_EXIT_DATA, s->partial_path, "out of memory");
     oiqa_h5_strings_free(names, n_names);
     if (rc) return rc;
     s->rows = (int64_t)n_names;
@@ -347,9 +338,15 @@ int oiqa_store_open_write(const char *out_path, const oiqa_provenance *prov, oiq
     s->stage = dup_or_empty(prov->stage), s->tool = dup_or_empty(prov->tool);
     s->command = dup_or_empty(prov->command), s->config = dup_or_empty(prov->config);
     int rc;
-    if ((s->str_type = oiqa_h5_vlen_utf8()) < 0) rc = oiqa_h5_fail(OIQA_EXIT_DATA, out_path, "cannot make a string type");
+    if ((s->str_type = oiqa_h5_vlen_utf8()) < 0)
+        rc = oiqa_h5_fail(OIQA_EXIT_DATA, out_path, "cannot make a string type");
     else rc = mode == OIQA_STORE_RESUME ? open_resume(s) : open_create(s, force);
     if (rc) {
+        /* A failed CREATE leaves no .partial behind to be mistaken for an interrupted run. */
+        if (s->made_partial) {
+            close_handles(s);
+            unlink(s->partial_path);
+        }
         store_free(s);
         return rc;
     }
@@ -615,11 +612,13 @@ int oiqa_store_append(oiqa_store *s, const char *name, const char *input_path, c
         store_dset *d = &s->dsets[k];
         hid_t fspace = extend_one_row(s, d), mspace = -1;
         hsize_t m[1] = {d->row_elems};
-        int ok = fspace >= 0 && (mspace = H5Screate_simple(1, m, NULL)) >= 0 &&
-                 H5Dwrite(d->dset, d->mem_type, mspace, fspace, H5P_DEFAULT, data[k]) >= 0;
+        /* The message is made before the closes clear HDF5's error stack. */
+        if (fspace < 0 || (mspace = H5Screate_simple(1, m, NULL)) < 0 ||
+            H5Dwrite(d->dset, d->mem_type, mspace, fspace, H5P_DEFAULT, data[k]) < 0)
+            rc = oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot write %s of '%s'", d->path, name);
         if (mspace >= 0) H5Sclose(mspace);
         if (fspace >= 0) H5Sclose(fspace);
-        if (!ok) return oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot write %s of '%s'", d->path, name);
+        if (rc) return rc;
     }
     return commit_row(s, name, input_path, input_sha256);
 }
@@ -693,9 +692,10 @@ int oiqa_store_append_encoded(oiqa_store *s, const char *name, const char *input
         hsize_t offset[OIQA_MAX_DIMS] = {0};
         offset[0] = (hsize_t)s->rows;
         hid_t fspace = extend_one_row(s, d);
-        int ok = fspace >= 0 && H5Dwrite_chunk(d->dset, H5P_DEFAULT, 0, offset, enc->size[k], enc->buf[k]) >= 0;
+        if (fspace < 0 || H5Dwrite_chunk(d->dset, H5P_DEFAULT, 0, offset, enc->size[k], enc->buf[k]) < 0)
+            rc = oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot write %s of '%s'", d->path, name);
         if (fspace >= 0) H5Sclose(fspace);
-        if (!ok) return oiqa_h5_fail(OIQA_EXIT_DATA, s->partial_path, "cannot write %s of '%s'", d->path, name);
+        if (rc) return rc;
     }
     return commit_row(s, name, input_path, input_sha256);
 }

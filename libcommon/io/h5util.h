@@ -24,6 +24,14 @@ void oiqa_h5_reason(char *buf, size_t n);
  * when HDF5 recorded none. */
 int oiqa_h5_fail(int code, const char *path, const char *what, ...) __attribute__((format(printf, 3, 4)));
 
+/* The failure of H5Fopen/H5Fcreate on path, named from HDF5's error stack
+ * (call it before any other HDF5 call clears the stack). OIQA_EXIT_DATA. */
+int oiqa_h5_open_failure(const char *path, const char *what);
+
+/* The first line (1-based) where two texts differ, with both lines (cut to
+ * fit; "(end)" past the last line) in la and lb; 0 when they are equal. */
+int oiqa_first_differing_line(const char *a, const char *b, char *la, char *lb, size_t n);
+
 /* File access properties: HDF5 1.8 format (v18..v18), strong close, file
  * locking that tolerates file systems without locks. Caller closes. */
 hid_t oiqa_h5_fapl(void);

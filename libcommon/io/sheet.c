@@ -107,6 +107,19 @@ static void draw_marker(uint8_t *rgb, int w, int h, int cx, int cy, int index, i
     oiqa_draw_text(rgb, w, h, tx, cy - r, num, c, scale);
 }
 
+/* A label too wide for its tile is split at its first space into two lines. */
+static int label_split(const char *label, int tile_w, int scale, char first[64], const char **second)
+{
+    snprintf(first, 64, "%s", label);
+    *second = NULL;
+    if (text_width(label, scale) <= tile_w) return 1;
+    char *sp = strchr(first, ' ');
+    if (!sp) return 1;
+    *sp = 0;
+    *second = label + (sp - first) + 1;
+    return 2;
+}
+
 int oiqa_sheet_write(const char *path, const char *title, const oiqa_image *erp, const oiqa_sheet_tile *tiles,
                      int n_tiles, int columns)
 {
@@ -120,7 +133,14 @@ int oiqa_sheet_write(const char *path, const char *title, const oiqa_image *erp,
     if (columns > n_tiles) columns = n_tiles;
     int rows = (n_tiles + columns - 1) / columns;
     int scale = tw >= 160 ? 2 : 1;
-    int label_h = FONT_HEIGHT * scale + 6;
+    int lines = 1;
+    for (int k = 0; k < n_tiles; k++) {
+        char first[64];
+        const char *second;
+        int n = label_split(tiles[k].label, tw, scale, first, &second);
+        if (n > lines) lines = n;
+    }
+    int label_h = lines * (FONT_HEIGHT + 2) * scale + 6;
     int grid_w = columns * tw + (columns - 1) * MARGIN;
     int width = grid_w + 2 * MARGIN;
     int title_h = title ? FONT_HEIGHT * 2 + 10 : 0;
@@ -133,7 +153,8 @@ int oiqa_sheet_write(const char *path, const char *title, const oiqa_image *erp,
 
     int y = MARGIN;
     if (title) {
-        oiqa_draw_text(rgb, width, height, MARGIN, y + 2, title, FG, 2);
+        int title_scale = text_width(title, 2) <= grid_w ? 2 : 1; /* narrow sheets: smaller title */
+        oiqa_draw_text(rgb, width, height, MARGIN, y + 2, title, FG, title_scale);
         y += title_h;
     }
     if (erp) {
@@ -152,9 +173,15 @@ int oiqa_sheet_write(const char *path, const char *title, const oiqa_image *erp,
         int y0 = y + row * (th + label_h + MARGIN);
         blit(tiles[k].rgb, tiles[k].w, tiles[k].h, rgb, width, x0, y0);
         const uint8_t *c = erp ? PALETTE[k % 8] : FG;
-        int lw = text_width(tiles[k].label, scale);
-        int lx = x0 + (tw - lw) / 2;
-        oiqa_draw_text(rgb, width, height, lx < x0 ? x0 : lx, y0 + th + 4, tiles[k].label, c, scale);
+        char first[64];
+        const char *second;
+        int n = label_split(tiles[k].label, tw, scale, first, &second);
+        for (int line = 0; line < n; line++) {
+            const char *text = line ? second : first;
+            int lx = x0 + (tw - text_width(text, scale)) / 2;
+            oiqa_draw_text(rgb, width, height, lx < x0 ? x0 : lx, y0 + th + 4 + line * (FONT_HEIGHT + 2) * scale,
+                           text, c, scale);
+        }
     }
     int rc = oiqa_image_save(path, rgb, width, height, 0);
     free(rgb);

@@ -155,7 +155,7 @@ static int fixed_views(const oiqa_viewports_opts *o, oiqa_view *views)
 static void view_map(const oiqa_viewports_opts *o, const oiqa_view *v, int W, int H, float *uv, float *lod)
 {
     oiqa_view_map(v, o->size, W, H, uv);
-    if (lod) oiqa_map_lod(uv, o->size, W, lod);
+    if (lod) oiqa_map_lod(uv, o->size, W, H, lod);
 }
 
 /* Samples viewport `v` of job j into its slot; uv/lod are the map (S*S). */

@@ -361,14 +361,14 @@ static void t_lod(void)
     /* at the centre: log2 of ERP pixels per viewport pixel = log2(W/(2 pi) * 2 tan(F/2) / S) */
     oiqa_view front = {0, 0, 90};
     oiqa_view_map(&front, S, W, H, uv);
-    oiqa_map_lod(uv, S, W, lod);
+    oiqa_map_lod(uv, S, W, H, lod);
     double want = log2(W / (2 * OIQA_PI) * 2 * tan(45 * OIQA_DEG2RAD) / S);
     CHECK_NEAR(lod[(S / 2) * S + S / 2], want, 0.01);
     printf("  LOD at the view centre %.4f (expected %.4f)\n", lod[(S / 2) * S + S / 2], want);
     /* across the seam: no spike from the wrap of u */
     oiqa_view back = {180, 0, 90};
     oiqa_view_map(&back, S, W, H, uv);
-    oiqa_map_lod(uv, S, W, lod);
+    oiqa_map_lod(uv, S, W, H, lod);
     float mx = 0;
     for (int p = 0; p < S * S; p++) mx = fmaxf(mx, lod[p]);
     CHECK_MSG(mx < 3.5f, "seam view: max lod %g", mx);
@@ -376,15 +376,15 @@ static void t_lod(void)
     /* a viewport finer than the ERP: lod 0 */
     oiqa_view narrow = {10, 20, 30};
     oiqa_view_map(&narrow, S, 1024, 512, uv);
-    oiqa_map_lod(uv, S, 1024, lod);
+    oiqa_map_lod(uv, S, 1024, 512, lod);
     for (int p = 0; p < S * S; p++) CHECK(lod[p] == 0.0f);
     /* S = 1 and 2 */
     oiqa_view_map(&front, 1, W, H, uv);
-    oiqa_map_lod(uv, 1, W, lod);
+    oiqa_map_lod(uv, 1, W, H, lod);
     CHECK(lod[0] == 0.0f);
     oiqa_view_map(&front, 2, W, H, uv);
-    oiqa_map_lod(uv, 2, W, lod);
-    for (int p = 0; p < 4; p++) CHECK(lod[p] > 10.0f && isfinite(lod[p]));
+    oiqa_map_lod(uv, 2, W, H, lod);
+    for (int p = 0; p < 4; p++) CHECK(lod[p] > 8.0f && isfinite(lod[p])); /* ~600 ERP px per pixel */
     free(uv), free(lod);
 }
 
@@ -411,20 +411,23 @@ static void t_antialias_checkerboard(void)
     const oiqa_view views[] = {{0, 0, 90}, {45, 30, 90}, {-180, -45, 90}};
     for (int k = 0; k < 3; k++) {
         oiqa_view_map(&views[k], S, W, H, uv);
-        oiqa_map_lod(uv, S, W, lod);
+        oiqa_map_lod(uv, S, W, H, lod);
         oiqa_sample_bilinear_u8(&im, uv, S * S, bil);
         oiqa_sample_trilinear_u8(&pyr, uv, lod, S * S, aa);
         double sb = std_of(bil, S * S * 3), sa = std_of(aa, S * S * 3);
         printf("  checkerboard view (%g, %g): std bilinear %.1f, antialias %.2f\n", views[k].lon, views[k].lat, sb,
                sa);
-        CHECK_MSG(sb > 40.0, "bilinear std %g: expected aliasing", sb);
+        CHECK_MSG(sb > 30.0, "bilinear std %g: expected aliasing", sb);
         CHECK_MSG(sa < 2.0, "antialias std %g: expected near-uniform grey", sa);
     }
     oiqa_pyramid_free(&pyr);
     free(im.rgb), free(uv), free(lod), free(bil), free(aa);
 }
 
-/* On a smooth image the antialias filter changes little. */
+/* On a smooth image the antialias filter changes little. The image is a
+ * smooth function of the direction on the sphere (an ERP of a function of
+ * lon alone would be discontinuous at the poles, where the filter rightly
+ * averages over all longitudes). */
 static void t_antialias_smooth(void)
 {
     const int W = 2048, H = 1024, S = 224;
@@ -432,17 +435,21 @@ static void t_antialias_smooth(void)
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
             for (int c = 0; c < 3; c++) {
-                double val = 128 + 90 * sin(2 * OIQA_PI * 3 * x / W + c) * cos(OIQA_PI * 2 * y / H);
+                double lon, lat, d[3];
+                oiqa_erp_pixel_to_lonlat(W, H, x, y, &lon, &lat);
+                oiqa_lonlat_to_dir(lon, lat, d);
+                double val = 128 + 90 * sin(2.5 * d[0] + c) * cos(2 * d[1] - 0.5 * d[2]);
                 im.rgb[((size_t)y * W + x) * 3 + c] = (uint8_t)floor(val + 0.5);
             }
     oiqa_pyramid pyr;
     CHECK(oiqa_pyramid_build(&im, 16, &pyr) == 0);
     float *uv = malloc(sizeof *uv * S * S * 2), *lod = malloc(sizeof *lod * S * S);
     uint8_t *bil = malloc((size_t)S * S * 3), *aa = malloc((size_t)S * S * 3);
-    const oiqa_view views[] = {{0, 0, 90}, {100, 40, 90}, {-180, -60, 90}};
-    for (int k = 0; k < 3; k++) {
+    /* the last two contain a pole */
+    const oiqa_view views[] = {{0, 0, 90}, {100, 40, 90}, {-180, -60, 90}, {36, 75, 90}};
+    for (int k = 0; k < 4; k++) {
         oiqa_view_map(&views[k], S, W, H, uv);
-        oiqa_map_lod(uv, S, W, lod);
+        oiqa_map_lod(uv, S, W, H, lod);
         oiqa_sample_bilinear_u8(&im, uv, S * S, bil);
         oiqa_sample_trilinear_u8(&pyr, uv, lod, S * S, aa);
         double sum = 0, mx = 0;
@@ -452,7 +459,7 @@ static void t_antialias_smooth(void)
         }
         printf("  smooth view (%g, %g): antialias vs bilinear mean %.3f max %.0f\n", views[k].lon, views[k].lat,
                sum / (S * S * 3), mx);
-        CHECK_MSG(sum / (S * S * 3) < 1.0 && mx <= 6, "mean %g max %g", sum / (S * S * 3), mx);
+        CHECK_MSG(sum / (S * S * 3) < 0.5 && mx <= 3, "mean %g max %g", sum / (S * S * 3), mx);
     }
     oiqa_pyramid_free(&pyr);
     free(im.rgb), free(uv), free(lod), free(bil), free(aa);

@@ -73,6 +73,7 @@ static void sample_image(const bench_ctx *c, run_kind kind)
         case RUN_ANTIALIAS:
             oiqa_sample_trilinear_u8(c->pyr, uv, c->lod + (size_t)v * n_px, n_px, out);
             break;
+        case N_RUN_KINDS: break;
         }
     }
 }

@@ -14,13 +14,12 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}"
 
 # 20 icosa20 viewports of 224x224 (fov 90) from a 4096x2048 ERP, bilinear,
-# 2 threads each: ours (OpenMP over viewports) against OpenCV's cv2.remap.
+# 2 threads each: ours (OpenMP over viewports) against OpenCV's cv2.remap, in
+# alternating trials (bench/viewports_opencv.py drives bench_viewports --serve).
 bench_viewports() {
     echo "== viewports: 20 x 224x224 from a 4096x2048 ERP (forest_tonemapped.png upscaled), 2 threads"
     "$PY" bench/viewports_opencv.py make-erp data/panoramas/forest_tonemapped.png "$tmp/erp4096.png"
-    OMP_NUM_THREADS=2 "$BENCHBIN/bench_viewports" "$tmp/erp4096.png" --threads 2 \
-        --maps-out "$tmp/maps.npy" --result "$tmp/viewports_ours.txt"
-    "$PY" bench/viewports_opencv.py bench "$tmp/erp4096.png" "$tmp/maps.npy" "$tmp/viewports_ours.txt" --threads 2
+    "$PY" bench/viewports_opencv.py bench "$tmp/erp4096.png" "$BENCHBIN/bench_viewports" --threads 2
 }
 
 all=(viewports)

@@ -228,8 +228,22 @@ static void blend_chunk_f32(const erp_view *e, const bilinear_plan *pl, int n, i
     for (; i < n; i++) blend_f32_c(e, pl, i, out + 3 * i);
 }
 
-/* erp W x H x 3 uint8, uv n_px x 2 float, out n_px x 3 uint8. */
-void oiqa_sample_bilinear_u8(const oiqa_image *erp, const float *uv, int64_t n_px, uint8_t *out)
+/* Blends chunk pl (n pixels starting at pixel `first`) into out. */
+typedef void (*blend_chunk_fn)(const erp_view *e, const bilinear_plan *pl, int n, int last, void *out, int64_t first);
+
+static void blend_u8_at(const erp_view *e, const bilinear_plan *pl, int n, int last, void *out, int64_t first)
+{
+    blend_chunk_u8(e, pl, n, last, (uint8_t *)out + 3 * first);
+}
+
+static void blend_f32_at(const erp_view *e, const bilinear_plan *pl, int n, int last, void *out, int64_t first)
+{
+    blend_chunk_f32(e, pl, n, last, (float *)out + 3 * first);
+}
+
+/* Plans chunk k+1 (positions, weights, prefetches) before blending chunk k,
+ * so the ERP rows chunk k+1 needs are on their way while k is blended. */
+static void sample_planned(const oiqa_image *erp, const float *uv, int64_t n_px, blend_chunk_fn blend, void *out)
 {
     const erp_view e = {erp->rgb, erp->w, erp->h, (int32_t)(erp->w * 3)};
     bilinear_plan plans[2];
@@ -240,26 +254,20 @@ void oiqa_sample_bilinear_u8(const oiqa_image *erp, const float *uv, int64_t n_p
         int64_t next = p + PLAN_CHUNK;
         int n_next = next >= n_px ? 0 : (n_px - next < PLAN_CHUNK ? (int)(n_px - next) : PLAN_CHUNK);
         if (n_next) plan_chunk(&e, uv + 2 * next, n_next, &plans[cur ^ 1]);
-        blend_chunk_u8(&e, &plans[cur], n, n_next == 0, out + 3 * p);
+        blend(&e, &plans[cur], n, n_next == 0, out, p);
         cur ^= 1;
         n = n_next;
     }
 }
 
+/* erp W x H x 3 uint8, uv n_px x 2 float, out n_px x 3 uint8. */
+void oiqa_sample_bilinear_u8(const oiqa_image *erp, const float *uv, int64_t n_px, uint8_t *out)
+{
+    sample_planned(erp, uv, n_px, blend_u8_at, out);
+}
+
 /* erp W x H x 3 uint8, uv n_px x 2 float, out n_px x 3 float (0..255). */
 void oiqa_sample_bilinear_f32(const oiqa_image *erp, const float *uv, int64_t n_px, float *out)
 {
-    const erp_view e = {erp->rgb, erp->w, erp->h, (int32_t)(erp->w * 3)};
-    bilinear_plan plans[2];
-    int cur = 0, n = n_px < PLAN_CHUNK ? (int)n_px : PLAN_CHUNK;
-    if (n_px <= 0) return;
-    plan_chunk(&e, uv, n, &plans[cur]);
-    for (int64_t p = 0; p < n_px; p += PLAN_CHUNK) {
-        int64_t next = p + PLAN_CHUNK;
-        int n_next = next >= n_px ? 0 : (n_px - next < PLAN_CHUNK ? (int)(n_px - next) : PLAN_CHUNK);
-        if (n_next) plan_chunk(&e, uv + 2 * next, n_next, &plans[cur ^ 1]);
-        blend_chunk_f32(&e, &plans[cur], n, n_next == 0, out + 3 * p);
-        cur ^= 1;
-        n = n_next;
-    }
+    sample_planned(erp, uv, n_px, blend_f32_at, out);
 }

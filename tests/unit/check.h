@@ -8,6 +8,7 @@
 #define OIQA_TEST_CHECK_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,18 @@ static inline const char *check_nonnull(const char *s) { return s ? s : "(null)"
         else if (!check_case_skipped) printf("PASS %s\n", #fn);                          \
         fflush(stdout);                                                                  \
     } while (0)
+
+/* printf into a static buffer, for expected messages. */
+static inline const char *check_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static inline const char *check_fmt(const char *f, ...)
+{
+    static char buf[1024];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
 
 static inline int check_done(void) { return check_failures ? 1 : 0; }
 

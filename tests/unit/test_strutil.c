@@ -20,17 +20,6 @@ static const char *tmp_path(const char *name)
     return buf;
 }
 
-/* printf into a static buffer, for expected messages. */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-    static char buf[1024];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
-    va_end(ap);
-    return buf;
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -118,7 +107,7 @@ static void t_read_file_ok(void)
     CHECK(oiqa_read_file(p, 6, &data, &size) == OIQA_OK);
     free(data);
     CHECK(oiqa_read_file(p, 5, &data, &size) == OIQA_EXIT_DATA);
-    CHECK_STR(oiqa_errmsg(), fmt("%s: larger than 5 bytes", p));
+    CHECK_STR(oiqa_errmsg(), check_fmt("%s: larger than 5 bytes", p));
     CHECK(data == NULL);
 }
 
@@ -128,21 +117,21 @@ static void t_read_file_errors(void)
     size_t size = 1;
     const char *missing = tmp_path("missing.txt");
     CHECK(oiqa_read_file(missing, 0, &data, &size) == OIQA_EXIT_DATA);
-    CHECK_STR(oiqa_errmsg(), fmt("%s: no such file", missing));
+    CHECK_STR(oiqa_errmsg(), check_fmt("%s: no such file", missing));
     CHECK(data == NULL && size == 0);
 
     CHECK(oiqa_read_file(g_tmp, 0, &data, &size) == OIQA_EXIT_DATA);
-    CHECK_STR(oiqa_errmsg(), fmt("%s: is a directory", g_tmp));
+    CHECK_STR(oiqa_errmsg(), check_fmt("%s: is a directory", g_tmp));
 
     const char *empty = tmp_path("empty.txt");
     write_text(empty, "");
     CHECK(oiqa_read_file(empty, 0, &data, &size) == OIQA_EXIT_DATA);
-    CHECK_STR(oiqa_errmsg(), fmt("%s: empty file", empty));
+    CHECK_STR(oiqa_errmsg(), check_fmt("%s: empty file", empty));
 
     const char *fifo = tmp_path("fifo");
     if (mkfifo(fifo, 0600) == 0) { /* must not block */
         CHECK(oiqa_read_file(fifo, 0, &data, &size) == OIQA_EXIT_DATA);
-        CHECK_STR(oiqa_errmsg(), fmt("%s: not a regular file", fifo));
+        CHECK_STR(oiqa_errmsg(), check_fmt("%s: not a regular file", fifo));
         unlink(fifo);
     }
 }
@@ -153,7 +142,7 @@ static int permission_denied_reported(const char *p)
     uint8_t *data;
     size_t size;
     return oiqa_read_file(p, 0, &data, &size) == OIQA_EXIT_DATA &&
-           !strcmp(oiqa_errmsg(), fmt("%s: permission denied", p));
+           !strcmp(oiqa_errmsg(), check_fmt("%s: permission denied", p));
 }
 
 static void t_read_file_permission(void)
@@ -206,7 +195,7 @@ static void t_mkdir(void)
     write_text(file, "x");
     snprintf(p, sizeof p, "%s/sub", file);
     CHECK(oiqa_mkdir_p(p) == OIQA_EXIT_DATA);
-    CHECK_STR(oiqa_errmsg(), fmt("%s: exists and is not a directory", file));
+    CHECK_STR(oiqa_errmsg(), check_fmt("%s: exists and is not a directory", file));
 }
 
 static void t_clocks(void)

@@ -70,16 +70,6 @@ static const oiqa_yaml_node *value_of(const char *value, oiqa_yaml_doc *doc)
     return oiqa_yaml_get(doc->root, "key");
 }
 
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-    static char buf[1024];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
-    va_end(ap);
-    return buf;
-}
 
 static void t_ints(void)
 {
@@ -102,7 +92,7 @@ static void t_ints(void)
         long v;
         const oiqa_yaml_node *n = value_of(bad[i], &doc);
         CHECK_MSG(n && oiqa_yaml_as_int(n, "size", &v) == OIQA_EXIT_USAGE, "%s accepted", bad[i]);
-        CHECK_STR(oiqa_errmsg(), fmt("t.yaml:2: key 'size': expected an integer, got %s", shown[i]));
+        CHECK_STR(oiqa_errmsg(), check_fmt("t.yaml:2: key 'size': expected an integer, got %s", shown[i]));
         oiqa_yaml_free(&doc);
     }
     oiqa_yaml_doc doc;
@@ -259,16 +249,16 @@ static void t_files(void)
     close(fd);
     oiqa_yaml_doc doc;
     CHECK(oiqa_yaml_load_file(path, &doc) == OIQA_OK && doc.root == NULL); /* empty file */
-    CHECK_STR(doc.source, fmt("%s", path));
+    CHECK_STR(doc.source, check_fmt("%s", path));
     oiqa_yaml_free(&doc);
     FILE *f = fopen(path, "w");
     fputs("size: 224\nsize: 225\n", f);
     fclose(f);
     CHECK(oiqa_yaml_load_file(path, &doc) == OIQA_EXIT_USAGE);
-    CHECK_STR(oiqa_errmsg(), fmt("%s:2: duplicate key 'size' (first at line 1)", path));
+    CHECK_STR(oiqa_errmsg(), check_fmt("%s:2: duplicate key 'size' (first at line 1)", path));
     unlink(path);
     CHECK(oiqa_yaml_load_file(path, &doc) == OIQA_EXIT_DATA);
-    CHECK_STR(oiqa_errmsg(), fmt("%s: no such file", path));
+    CHECK_STR(oiqa_errmsg(), check_fmt("%s: no such file", path));
     CHECK(oiqa_yaml_load_file("/tmp", &doc) == OIQA_EXIT_DATA);
     CHECK_STR(oiqa_errmsg(), "/tmp: is a directory");
 }

@@ -137,18 +137,25 @@ int oiqa_image_probe(const char *path, int64_t max_pixels, int *w, int *h)
 {
     int rc = check_regular_file(path);
     if (rc) return rc;
-    /* The header is near the start, but a JPEG's SOF can follow large EXIF
-     * blocks: read up to 1 MiB, which holds it in practice. */
     FILE *f = fopen(path, "rb");
     if (!f) return oiqa_fail(OIQA_EXIT_DATA, path, "cannot open (%s)", oiqa_strerror(errno));
-    uint8_t *buf = malloc(1 << 20);
-    if (!buf) { fclose(f); return oiqa_fail(OIQA_EXIT_DATA, path, "out of memory"); }
-    size_t n = fread(buf, 1, 1 << 20, f);
-    int read_err = ferror(f);
+    /* Headers sit in the first 64 KiB, but a JPEG's frame header can follow
+     * large EXIF blocks: then read up to 1 MiB, which holds it in practice. */
+    static const size_t prefix[2] = {64 << 10, 1 << 20};
+    uint8_t *buf = malloc(prefix[1]);
+    size_t n = 0;
+    rc = buf ? OIQA_OK : oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
+    for (int k = 0; k < 2 && !rc; k++) {
+        n += fread(buf + n, 1, prefix[k] - n, f);
+        if (ferror(f)) { rc = oiqa_fail(OIQA_EXIT_DATA, path, "read error"); break; }
+        int64_t dw, dh;
+        int whole_file = n < prefix[k];
+        image_format fmt = sniff_format(buf, n);
+        if (k == 0 && !whole_file && fmt != FMT_UNKNOWN && !declared_size(buf, n, fmt, &dw, &dh)) continue;
+        rc = probe_memory(path, buf, n, max_pixels, &fmt, w, h);
+        break;
+    }
     fclose(f);
-    image_format fmt;
-    if (read_err) rc = oiqa_fail(OIQA_EXIT_DATA, path, "read error");
-    else rc = probe_memory(path, buf, n, max_pixels, &fmt, w, h);
     free(buf);
     return rc;
 }

@@ -187,6 +187,33 @@ static void t_save_round_trip(void)
     oiqa_image_free(&src);
 }
 
+/* A JPEG whose frame header sits past the first 64 KiB (two 64 KiB APP1
+ * segments, as large EXIF/XMP blocks do) is still probed and loaded. */
+static void t_jpeg_header_after_big_exif(void)
+{
+    FILE *f = fopen(DATA "city_512.jpg", "rb");
+    uint8_t *jpg = malloc(1 << 20);
+    size_t n = fread(jpg, 1, 1 << 20, f);
+    fclose(f);
+    size_t app = 2 + 65535, big_n = n + 2 * app;
+    uint8_t *big = malloc(big_n), *p = big;
+    memcpy(p, jpg, 2), p += 2; /* SOI */
+    for (int k = 0; k < 2; k++) {
+        p[0] = 0xFF, p[1] = 0xE1, p[2] = 0xFF, p[3] = 0xFF; /* APP1, length 65535 */
+        memset(p + 4, 'x', 65533);
+        p += app;
+    }
+    memcpy(p, jpg + 2, n - 2);
+    write_bytes(tmp_path("bigexif.jpg"), big, big_n);
+    int w = 0, h = 0;
+    CHECK_MSG(oiqa_image_probe(tmp_path("bigexif.jpg"), 0, &w, &h) == OIQA_OK, "%s", oiqa_errmsg());
+    CHECK(w == 512 && h == 256);
+    oiqa_image img;
+    CHECK(oiqa_image_load(tmp_path("bigexif.jpg"), NULL, &img) == OIQA_OK && img.w == 512);
+    oiqa_image_free(&img);
+    free(jpg), free(big);
+}
+
 /* The zlib PNG writer on awkward sizes and content (every filter type gets
  * chosen somewhere): decoded back by stb, the pixels are identical. */
 static void t_png_writer_odd_sizes(void)
@@ -227,6 +254,7 @@ int main(void)
     RUN(t_pixel_limit);
     RUN(t_save_round_trip);
     RUN(t_png_writer_odd_sizes);
+    RUN(t_jpeg_header_after_big_exif);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) return 1;

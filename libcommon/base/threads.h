@@ -1,6 +1,7 @@
 /* Thread count for OpenMP and OpenBLAS together (no oversubscription):
- * OpenMP gets n; BLAS gets n when called from serial code and 1 inside
- * OpenMP regions (see oiqa_blas_threads). */
+ * OpenMP and OpenBLAS both get n. (Nothing calls BLAS yet; the NN core of
+ * issue 3 must call it from serial code, or set BLAS to 1 thread around
+ * OpenMP regions that call it.) */
 #ifndef OIQA_BASE_THREADS_H
 #define OIQA_BASE_THREADS_H
 

@@ -1,6 +1,7 @@
 /* The option parser of every tool: one table feeds the command line, config
  * files, --set, --help and the resolved config text (see cli.h). */
 #include "base/cli.h"
+#include "base/cli_internal.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/strutil.h"
@@ -9,14 +10,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifndef OIQA_VERSION
 #define OIQA_VERSION "unknown"
 #endif
 
 #define MAX_THREADS 1024
-#define HELP_COLUMN 28 /* help text starts here unless the option is longer */
 
 /* ---- owned memory ----------------------------------------------------- */
 
@@ -73,9 +72,8 @@ void oiqa_cli_free(oiqa_cli *cli)
 
 /* ---- the built-in options ---------------------------------------------- */
 
-enum builtin { B_NONE, B_HELP, B_VERSION, B_CONFIG, B_SET, B_THREADS, B_QUIET, B_VERBOSE };
 
-static const oiqa_opt builtin_opts[] = {
+const oiqa_opt oiqa_cli_builtins[] = {
     {.name = "help", .short_name = 'h', .type = OIQA_OPT_FLAG, .help = "show this help and exit"},
     {.name = "version", .type = OIQA_OPT_FLAG, .help = "print the version and exit"},
     {.name = "config", .type = OIQA_OPT_STRING, .metavar = "FILE",
@@ -87,21 +85,22 @@ static const oiqa_opt builtin_opts[] = {
     {.name = "quiet", .short_name = 'q', .type = OIQA_OPT_FLAG, .help = "only warnings and errors (no progress)"},
     {.name = "verbose", .short_name = 'v', .type = OIQA_OPT_FLAG, .help = "also debug messages"},
 };
-#define N_BUILTINS ((int)(sizeof builtin_opts / sizeof builtin_opts[0]))
+const int oiqa_cli_n_builtins = (int)(sizeof oiqa_cli_builtins / sizeof oiqa_cli_builtins[0]);
+#define N_BUILTINS oiqa_cli_n_builtins
+#define builtin_opts oiqa_cli_builtins
 
-static enum builtin builtin_id(const oiqa_opt *o)
+enum oiqa_cli_builtin oiqa_cli_builtin_id(const oiqa_opt *o)
 {
     for (int i = 0; i < N_BUILTINS; i++)
-        if (o == &builtin_opts[i]) return (enum builtin)(B_HELP + i);
+        if (o == &builtin_opts[i]) return (enum oiqa_cli_builtin)(B_HELP + i);
     return B_NONE;
 }
 
-static int builtin_enabled(const oiqa_tool *tool, const oiqa_opt *o)
+int oiqa_cli_builtin_enabled(const oiqa_tool *tool, const oiqa_opt *o)
 {
-    return !(builtin_id(o) == B_THREADS && tool->no_threads);
+    return !(oiqa_cli_builtin_id(o) == B_THREADS && tool->no_threads);
 }
 
-static int is_config_key(const oiqa_opt *o) { return !(o->flags & OIQA_OPTF_CLI_ONLY); }
 
 /* Tool options first, so a tool may reuse a built-in's letter on purpose. */
 static const oiqa_opt *find_long(const oiqa_tool *tool, const char *name, size_t len)
@@ -110,7 +109,7 @@ static const oiqa_opt *find_long(const oiqa_tool *tool, const char *name, size_t
         if (strlen(o->name) == len && !strncmp(o->name, name, len)) return o;
     for (int i = 0; i < N_BUILTINS; i++) {
         const oiqa_opt *o = &builtin_opts[i];
-        if (builtin_enabled(tool, o) && strlen(o->name) == len && !strncmp(o->name, name, len)) return o;
+        if (oiqa_cli_builtin_enabled(tool, o) && strlen(o->name) == len && !strncmp(o->name, name, len)) return o;
     }
     return NULL;
 }
@@ -121,7 +120,7 @@ static const oiqa_opt *find_short(const oiqa_tool *tool, char c)
         if (o->short_name && o->short_name == c) return o;
     for (int i = 0; i < N_BUILTINS; i++) {
         const oiqa_opt *o = &builtin_opts[i];
-        if (builtin_enabled(tool, o) && o->short_name == c) return o;
+        if (oiqa_cli_builtin_enabled(tool, o) && o->short_name == c) return o;
     }
     return NULL;
 }
@@ -129,7 +128,7 @@ static const oiqa_opt *find_short(const oiqa_tool *tool, char c)
 static const oiqa_opt *find_config_key(const oiqa_tool *tool, const char *key)
 {
     for (const oiqa_opt *o = tool->opts; o && o->name; o++)
-        if (is_config_key(o) && !strcmp(o->name, key)) return o;
+        if (oiqa_cli_is_config_key(o) && !strcmp(o->name, key)) return o;
     return NULL;
 }
 
@@ -168,11 +167,11 @@ static const char *join_names(cli_arena *a, const char *const *names)
 static const char *const *config_keys(const parse_state *st)
 {
     int n = 0;
-    for (const oiqa_opt *o = st->tool->opts; o && o->name; o++) n += is_config_key(o);
+    for (const oiqa_opt *o = st->tool->opts; o && o->name; o++) n += oiqa_cli_is_config_key(o);
     const char **keys = arena_keep(st->arena, oiqa_xcalloc((size_t)n + 1, sizeof *keys));
     n = 0;
     for (const oiqa_opt *o = st->tool->opts; o && o->name; o++)
-        if (is_config_key(o)) keys[n++] = o->name;
+        if (oiqa_cli_is_config_key(o)) keys[n++] = o->name;
     return keys;
 }
 
@@ -326,7 +325,7 @@ static int apply_set(parse_state *st, const char *arg)
     const oiqa_opt *o = find_config_key(st->tool, key);
     if (!o) {
         const oiqa_opt *cli_only = find_long(st->tool, key, strlen(key));
-        if (cli_only && builtin_id(cli_only) == B_NONE)
+        if (cli_only && oiqa_cli_builtin_id(cli_only) == B_NONE)
             return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: '%s' is not a config key (use --%s)", key, key);
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: unknown key '%s' (known: %s)", key,
                          join_names(st->arena, config_keys(st)));
@@ -373,7 +372,7 @@ static int apply_option(parse_state *st, const cli_item *it)
 static int apply_item(parse_state *st, const cli_item *it)
 {
     oiqa_cli *cli = st->cli;
-    switch (builtin_id(it->opt)) {
+    switch (oiqa_cli_builtin_id(it->opt)) {
     case B_NONE: return apply_option(st, it);
     case B_SET: return apply_set(st, it->value);
     case B_THREADS: {
@@ -406,7 +405,7 @@ static void add_item(parse_state *st, const oiqa_opt *o, const char *value, cons
     it->opt = o;
     it->value = value;
     snprintf(it->spelled, sizeof it->spelled, "%s", spelled);
-    enum builtin id = builtin_id(o);
+    enum oiqa_cli_builtin id = oiqa_cli_builtin_id(o);
     if (id == B_HELP) st->help = 1;
     if (id == B_VERSION) st->version = 1;
 }
@@ -441,7 +440,7 @@ static int take_long(parse_state *st, int argc, char **argv, int *i)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s needs a value", spelled);
     }
     add_item(st, o, value, spelled);
-    return builtin_id(o) == B_CONFIG ? note_config(st, value) : OIQA_OK;
+    return oiqa_cli_builtin_id(o) == B_CONFIG ? note_config(st, value) : OIQA_OK;
 }
 
 /* "-qv", "-o out", "-oout", "-j4" at argv[*i]. */
@@ -461,7 +460,7 @@ static int take_short(parse_state *st, int argc, char **argv, int *i)
         else if (*i + 1 < argc) value = argv[++*i];
         else return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s needs a value", spelled);
         add_item(st, o, value, spelled);
-        return builtin_id(o) == B_CONFIG ? note_config(st, value) : OIQA_OK;
+        return oiqa_cli_builtin_id(o) == B_CONFIG ? note_config(st, value) : OIQA_OK;
     }
     return OIQA_OK;
 }
@@ -574,248 +573,5 @@ int oiqa_cli_parse(const oiqa_tool *tool, int argc, char **argv, void *opts, oiq
         return rc;
     }
     oiqa_threads_set(cli->threads);
-    return OIQA_OK;
-}
-
-/* ---- --help --------------------------------------------------------------- */
-
-static const char *metavar_of(const oiqa_opt *o)
-{
-    if (o->metavar) return o->metavar;
-    switch (o->type) {
-    case OIQA_OPT_INT: return "N";
-    case OIQA_OPT_DOUBLE: return "X";
-    case OIQA_OPT_STRING: return "TEXT";
-    case OIQA_OPT_ENUM: return "NAME";
-    case OIQA_OPT_YAML: return "YAML";
-    case OIQA_OPT_FLAG: break;
-    }
-    return NULL;
-}
-
-/* "  -o, --out FILE" or "      --size N" */
-static void option_left(const oiqa_opt *o, oiqa_sbuf *b)
-{
-    if (o->short_name) oiqa_sbuf_appendf(b, "  -%c, --%s", o->short_name, o->name);
-    else oiqa_sbuf_appendf(b, "      --%s", o->name);
-    const char *mv = metavar_of(o);
-    if (mv) oiqa_sbuf_appendf(b, " %s", mv);
-}
-
-/* "(one of a, b; in [1, 4]; default: x)" after the help text. */
-static void option_details(const oiqa_opt *o, oiqa_sbuf *b)
-{
-    oiqa_sbuf d = {0};
-    oiqa_sbuf_append(&d, "");
-    if (o->type == OIQA_OPT_ENUM) {
-        for (int i = 0; o->choices && o->choices[i]; i++)
-            oiqa_sbuf_appendf(&d, "%s%s", i ? ", " : "one of ", o->choices[i]);
-    } else if ((o->type == OIQA_OPT_INT || o->type == OIQA_OPT_DOUBLE) && o->min < o->max) {
-        oiqa_sbuf_appendf(&d, "in [%.15g, %.15g]", o->min, o->max);
-    }
-    const char *def = o->def;
-    if (builtin_id(o) == B_THREADS) {
-        int n = oiqa_threads_default();
-        oiqa_sbuf_appendf(&d, "; default: %d, %s", n, getenv("OMP_NUM_THREADS") ? "from OMP_NUM_THREADS" : "all cores");
-    } else if (def && o->type == OIQA_OPT_FLAG) {
-        int on = 0;
-        if (!oiqa_yaml_parse_bool(def, &on) && on) oiqa_sbuf_append(&d, "; default: on");
-    } else if (def) {
-        oiqa_sbuf_appendf(&d, "; default: %s", def);
-    }
-    const char *text = d.s[0] == ';' ? d.s + 2 : d.s;
-    if (*text) oiqa_sbuf_appendf(b, " (%s)", text);
-    free(d.s);
-}
-
-static void print_option(const oiqa_opt *o, FILE *f)
-{
-    oiqa_sbuf left = {0}, right = {0};
-    option_left(o, &left);
-    oiqa_sbuf_append(&right, o->help ? o->help : "");
-    option_details(o, &right);
-    const char *help = right.s[0] == ' ' ? right.s + 1 : right.s;
-    if (left.len + 2 <= HELP_COLUMN) fprintf(f, "%-*s%s\n", HELP_COLUMN, left.s, help);
-    else fprintf(f, "%s\n%-*s%s\n", left.s, HELP_COLUMN, "", help);
-    free(left.s);
-    free(right.s);
-}
-
-void oiqa_cli_print_help(const oiqa_tool *tool, FILE *f)
-{
-    fprintf(f, "Usage: %s %s\n", tool->name, tool->usage ? tool->usage : "[options]");
-    if (tool->summary) fprintf(f, "%s\n", tool->summary);
-    if (tool->opts && tool->opts->name) {
-        fprintf(f, "\nOptions:\n");
-        for (const oiqa_opt *o = tool->opts; o->name; o++) print_option(o, f);
-    }
-    fprintf(f, "\nCommon options:\n");
-    for (int i = 0; i < N_BUILTINS; i++)
-        if (builtin_enabled(tool, &builtin_opts[i])) print_option(&builtin_opts[i], f);
-    int n_keys = 0;
-    for (const oiqa_opt *o = tool->opts; o && o->name; o++)
-        if (is_config_key(o)) fprintf(f, "%s%s", n_keys++ ? ", " : "\nConfig keys (in --config FILE or --set KEY=VALUE): ", o->name);
-    if (n_keys) fprintf(f, "\n");
-    if (tool->example && *tool->example) {
-        fprintf(f, "\nExample:\n");
-        const char *line = tool->example;
-        while (*line) {
-            size_t len = strcspn(line, "\n");
-            fprintf(f, "  %.*s\n", (int)len, line);
-            line += len + (line[len] == '\n');
-        }
-    }
-}
-
-/* ---- resolved config ------------------------------------------------------ */
-
-/* The shortest text that reads back as exactly v: whole numbers without an
- * exponent ("90", not "9e+01"), others the shortest %g. */
-static void append_double(oiqa_sbuf *b, double v)
-{
-    char text[40];
-    if (v == (double)(long long)v && v > -1e15 && v < 1e15) {
-        oiqa_sbuf_appendf(b, "%lld", (long long)v);
-        return;
-    }
-    for (int digits = 1; digits <= 17; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, v);
-        if (strtod(text, NULL) == v) break;
-    }
-    oiqa_sbuf_append(b, text);
-}
-
-static void append_quoted(oiqa_sbuf *b, const char *s)
-{
-    char *q = oiqa_yaml_quote_string(s);
-    oiqa_sbuf_append(b, q);
-    free(q);
-}
-
-static void append_value(oiqa_sbuf *b, const oiqa_opt *o, const void *opts)
-{
-    const char *field = (const char *)opts + o->offset;
-    switch (o->type) {
-    case OIQA_OPT_FLAG: oiqa_sbuf_append(b, *(const int *)field ? "true" : "false"); break;
-    case OIQA_OPT_INT: oiqa_sbuf_appendf(b, "%ld", *(const long *)field); break;
-    case OIQA_OPT_DOUBLE: append_double(b, *(const double *)field); break;
-    case OIQA_OPT_STRING: {
-        const char *s = *(char *const *)field;
-        if (s) append_quoted(b, s);
-        else oiqa_sbuf_append(b, "null");
-        break;
-    }
-    case OIQA_OPT_ENUM: {
-        int idx = *(const int *)field, n = 0;
-        while (o->choices && o->choices[n]) n++;
-        if (idx >= 0 && idx < n) append_quoted(b, o->choices[idx]);
-        else oiqa_sbuf_append(b, "null");
-        break;
-    }
-    case OIQA_OPT_YAML: {
-        char *flow = oiqa_yaml_to_flow(*(const oiqa_yaml_node *const *)field);
-        oiqa_sbuf_append(b, flow);
-        free(flow);
-        break;
-    }
-    }
-}
-
-char *oiqa_cli_resolved_config(const oiqa_tool *tool, const void *opts)
-{
-    oiqa_sbuf b = {0};
-    oiqa_sbuf_append(&b, "");
-    for (const oiqa_opt *o = tool->opts; o && o->name; o++) {
-        if (!is_config_key(o)) continue;
-        oiqa_sbuf_appendf(&b, "%s: ", o->name);
-        append_value(&b, o, opts);
-        oiqa_sbuf_append(&b, "\n");
-    }
-    return b.s;
-}
-
-/* ---- inputs ---------------------------------------------------------------- */
-
-typedef struct {
-    char **v;
-    int n, cap;
-} strv;
-
-static void strv_push(strv *s, char *item)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 16;
-        s->v = oiqa_xrealloc(s->v, (size_t)s->cap * sizeof *s->v);
-    }
-    s->v[s->n++] = item;
-}
-
-void oiqa_strv_free(char **v, int n)
-{
-    if (!v) return;
-    for (int i = 0; i < n; i++) free(v[i]);
-    free(v);
-}
-
-/* One name per line: trailing whitespace (and a CR) trimmed, blank lines and
- * '#' comments skipped. `name` is the list's name in messages. */
-static int read_name_list(FILE *f, const char *name, strv *out)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, rc = OIQA_OK;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (memchr(line, '\0', (size_t)len)) {
-            rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "%s:%d: line contains a NUL byte (not a text list)", name, lineno);
-            break;
-        }
-        while (len > 0 && strchr(" \t\r\n\v\f", line[len - 1])) line[--len] = '\0';
-        const char *first = line + strspn(line, " \t");
-        if (!*first || *first == '#') continue;
-        strv_push(out, oiqa_strdup(line));
-    }
-    if (!rc && ferror(f)) rc = oiqa_fail(OIQA_EXIT_DATA, name, "read error (%s)", oiqa_strerror(errno));
-    free(line);
-    return rc;
-}
-
-static int read_list_file(const char *path, strv *out)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return oiqa_fail(OIQA_EXIT_DATA, path, "is a directory, not a list of names");
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        int e = errno;
-        if (e == ENOENT || e == ENOTDIR) return oiqa_fail(OIQA_EXIT_DATA, path, "no such file (a list of names)");
-        if (e == EACCES) return oiqa_fail(OIQA_EXIT_DATA, path, "permission denied");
-        return oiqa_fail(OIQA_EXIT_DATA, path, "cannot open (%s)", oiqa_strerror(e));
-    }
-    int rc = read_name_list(f, path, out);
-    fclose(f);
-    return rc;
-}
-
-int oiqa_cli_expand_inputs(char **args, int n_args, char ***out, int *n_out)
-{
-    strv names = {0};
-    int rc = OIQA_OK;
-    for (int i = 0; i < n_args && !rc; i++) {
-        const char *a = args[i];
-        if (!strcmp(a, "-")) rc = read_name_list(stdin, "stdin", &names);
-        else if (a[0] == '@' && a[1]) rc = read_list_file(a + 1, &names);
-        else if (a[0] == '@') rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "'@' needs a list file name (@list.txt)");
-        else strv_push(&names, oiqa_strdup(a));
-    }
-    if (rc) {
-        oiqa_strv_free(names.v, names.n);
-        *out = NULL;
-        *n_out = 0;
-        return rc;
-    }
-    *out = names.v;
-    *n_out = names.n;
     return OIQA_OK;
 }

@@ -1,0 +1,171 @@
+/* --help text and the resolved config text of the option parser (cli.h):
+ * both are written from the same option table as the parser reads. */
+#include "base/cli.h"
+#include "base/cli_internal.h"
+#include "base/strutil.h"
+#include "base/threads.h"
+#include "io/yaml.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELP_COLUMN 28 /* help text starts here unless the option is longer */
+
+/* ---- --help --------------------------------------------------------------- */
+
+static const char *metavar_of(const oiqa_opt *o)
+{
+    if (o->metavar) return o->metavar;
+    switch (o->type) {
+    case OIQA_OPT_INT: return "N";
+    case OIQA_OPT_DOUBLE: return "X";
+    case OIQA_OPT_STRING: return "TEXT";
+    case OIQA_OPT_ENUM: return "NAME";
+    case OIQA_OPT_YAML: return "YAML";
+    case OIQA_OPT_FLAG: break;
+    }
+    return NULL;
+}
+
+/* "  -o, --out FILE" or "      --size N" */
+static void option_left(const oiqa_opt *o, oiqa_sbuf *b)
+{
+    if (o->short_name) oiqa_sbuf_appendf(b, "  -%c, --%s", o->short_name, o->name);
+    else oiqa_sbuf_appendf(b, "      --%s", o->name);
+    const char *mv = metavar_of(o);
+    if (mv) oiqa_sbuf_appendf(b, " %s", mv);
+}
+
+/* "(one of a, b; in [1, 4]; default: x)" after the help text. */
+static void option_details(const oiqa_opt *o, oiqa_sbuf *b)
+{
+    oiqa_sbuf d = {0};
+    oiqa_sbuf_append(&d, "");
+    if (o->type == OIQA_OPT_ENUM) {
+        for (int i = 0; o->choices && o->choices[i]; i++)
+            oiqa_sbuf_appendf(&d, "%s%s", i ? ", " : "one of ", o->choices[i]);
+    } else if ((o->type == OIQA_OPT_INT || o->type == OIQA_OPT_DOUBLE) && o->min < o->max) {
+        oiqa_sbuf_appendf(&d, "in [%.15g, %.15g]", o->min, o->max);
+    }
+    const char *def = o->def;
+    if (oiqa_cli_builtin_id(o) == B_THREADS) {
+        int n = oiqa_threads_default();
+        oiqa_sbuf_appendf(&d, "; default: %d, %s", n, getenv("OMP_NUM_THREADS") ? "from OMP_NUM_THREADS" : "all cores");
+    } else if (def && o->type == OIQA_OPT_FLAG) {
+        int on = 0;
+        if (!oiqa_yaml_parse_bool(def, &on) && on) oiqa_sbuf_append(&d, "; default: on");
+    } else if (def) {
+        oiqa_sbuf_appendf(&d, "; default: %s", def);
+    }
+    const char *text = d.s[0] == ';' ? d.s + 2 : d.s;
+    if (*text) oiqa_sbuf_appendf(b, " (%s)", text);
+    free(d.s);
+}
+
+static void print_option(const oiqa_opt *o, FILE *f)
+{
+    oiqa_sbuf left = {0}, right = {0};
+    option_left(o, &left);
+    oiqa_sbuf_append(&right, o->help ? o->help : "");
+    option_details(o, &right);
+    const char *help = right.s[0] == ' ' ? right.s + 1 : right.s;
+    if (left.len + 2 <= HELP_COLUMN) fprintf(f, "%-*s%s\n", HELP_COLUMN, left.s, help);
+    else fprintf(f, "%s\n%-*s%s\n", left.s, HELP_COLUMN, "", help);
+    free(left.s);
+    free(right.s);
+}
+
+void oiqa_cli_print_help(const oiqa_tool *tool, FILE *f)
+{
+    fprintf(f, "Usage: %s %s\n", tool->name, tool->usage ? tool->usage : "[options]");
+    if (tool->summary) fprintf(f, "%s\n", tool->summary);
+    if (tool->opts && tool->opts->name) {
+        fprintf(f, "\nOptions:\n");
+        for (const oiqa_opt *o = tool->opts; o->name; o++) print_option(o, f);
+    }
+    fprintf(f, "\nCommon options:\n");
+    for (int i = 0; i < oiqa_cli_n_builtins; i++)
+        if (oiqa_cli_builtin_enabled(tool, &oiqa_cli_builtins[i])) print_option(&oiqa_cli_builtins[i], f);
+    int n_keys = 0;
+    for (const oiqa_opt *o = tool->opts; o && o->name; o++)
+        if (oiqa_cli_is_config_key(o)) fprintf(f, "%s%s", n_keys++ ? ", " : "\nConfig keys (in --config FILE or --set KEY=VALUE): ", o->name);
+    if (n_keys) fprintf(f, "\n");
+    if (tool->example && *tool->example) {
+        fprintf(f, "\nExample:\n");
+        const char *line = tool->example;
+        while (*line) {
+            size_t len = strcspn(line, "\n");
+            fprintf(f, "  %.*s\n", (int)len, line);
+            line += len + (line[len] == '\n');
+        }
+    }
+}
+
+/* ---- resolved config ------------------------------------------------------ */
+
+/* The shortest text that reads back as exactly v: whole numbers without an
+ * exponent ("90", not "9e+01"), others the shortest %g. */
+static void append_double(oiqa_sbuf *b, double v)
+{
+    char text[40];
+    if (v == (double)(long long)v && v > -1e15 && v < 1e15) {
+        oiqa_sbuf_appendf(b, "%lld", (long long)v);
+        return;
+    }
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v) break;
+    }
+    oiqa_sbuf_append(b, text);
+}
+
+static void append_quoted(oiqa_sbuf *b, const char *s)
+{
+    char *q = oiqa_yaml_quote_string(s);
+    oiqa_sbuf_append(b, q);
+    free(q);
+}
+
+static void append_value(oiqa_sbuf *b, const oiqa_opt *o, const void *opts)
+{
+    const char *field = (const char *)opts + o->offset;
+    switch (o->type) {
+    case OIQA_OPT_FLAG: oiqa_sbuf_append(b, *(const int *)field ? "true" : "false"); break;
+    case OIQA_OPT_INT: oiqa_sbuf_appendf(b, "%ld", *(const long *)field); break;
+    case OIQA_OPT_DOUBLE: append_double(b, *(const double *)field); break;
+    case OIQA_OPT_STRING: {
+        const char *s = *(char *const *)field;
+        if (s) append_quoted(b, s);
+        else oiqa_sbuf_append(b, "null");
+        break;
+    }
+    case OIQA_OPT_ENUM: {
+        int idx = *(const int *)field, n = 0;
+        while (o->choices && o->choices[n]) n++;
+        if (idx >= 0 && idx < n) append_quoted(b, o->choices[idx]);
+        else oiqa_sbuf_append(b, "null");
+        break;
+    }
+    case OIQA_OPT_YAML: {
+        char *flow = oiqa_yaml_to_flow(*(const oiqa_yaml_node *const *)field);
+        oiqa_sbuf_append(b, flow);
+        free(flow);
+        break;
+    }
+    }
+}
+
+char *oiqa_cli_resolved_config(const oiqa_tool *tool, const void *opts)
+{
+    oiqa_sbuf b = {0};
+    oiqa_sbuf_append(&b, "");
+    for (const oiqa_opt *o = tool->opts; o && o->name; o++) {
+        if (!oiqa_cli_is_config_key(o)) continue;
+        oiqa_sbuf_appendf(&b, "%s: ", o->name);
+        append_value(&b, o, opts);
+        oiqa_sbuf_append(&b, "\n");
+    }
+    return b.s;
+}

@@ -1,0 +1,280 @@
+/* Checkpoint front end: maps the file, detects its format by its first
+ * bytes, and reads tensors as float32. The format readers are in
+ * ckpt_torch.c and safetensors.c. */
+#include "io/ckpt_internal.h"
+
+#include "base/error.h"
+#include "io/h5store.h" /* oiqa_f16_to_f32 */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct {
+    oiqa_ck_dtype dt;
+    size_t size;
+    const char *name;
+} DTYPES[] = {
+    {OIQA_CK_UNKNOWN, 0, "unknown"}, {OIQA_CK_F32, 4, "F32"}, {OIQA_CK_F16, 2, "F16"},   {OIQA_CK_BF16, 2, "BF16"},
+    {OIQA_CK_F64, 8, "F64"},         {OIQA_CK_I64, 8, "I64"}, {OIQA_CK_I32, 4, "I32"},   {OIQA_CK_I16, 2, "I16"},
+    {OIQA_CK_I8, 1, "I8"},           {OIQA_CK_U8, 1, "U8"},   {OIQA_CK_BOOL, 1, "BOOL"},
+};
+#define N_DTYPES (int)(sizeof DTYPES / sizeof DTYPES[0])
+
+size_t oiqa_ck_dtype_size(oiqa_ck_dtype dt) { return (int)dt > 0 && (int)dt < N_DTYPES ? DTYPES[dt].size : 0; }
+const char *oiqa_ck_dtype_name(oiqa_ck_dtype dt)
+{
+    return (int)dt > 0 && (int)dt < N_DTYPES ? DTYPES[dt].name : "unknown";
+}
+
+float oiqa_bf16_to_f32(uint16_t b)
+{
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+oiqa_ck_tensor *ckpt_add_tensor(oiqa_ckpt *ck, const char *name, size_t len)
+{
+    if (ck->n == ck->cap) {
+        int cap = ck->cap ? 2 * ck->cap : 64;
+        oiqa_ck_tensor *t = realloc(ck->t, (size_t)cap * sizeof *t);
+        if (!t) return oiqa_fail(OIQA_EXIT_DATA, ck->path, "out of memory"), NULL;
+        ck->t = t, ck->cap = cap;
+    }
+    oiqa_ck_tensor *t = &ck->t[ck->n];
+    memset(t, 0, sizeof *t);
+    if (!(t->name = strndup(name, len))) return oiqa_fail(OIQA_EXIT_DATA, ck->path, "out of memory"), NULL;
+    ck->n++;
+    return t;
+}
+
+int ckpt_check_extent(const oiqa_ckpt *ck, oiqa_ck_tensor *t)
+{
+    size_t es = oiqa_ck_dtype_size(t->dtype);
+    /* Elements the storage holds; an unknown dtype is only checked for sane
+     * numbers (2^56 keeps offset + 8 terms of at most elems below 2^63). */
+    int64_t elems = es ? (int64_t)(t->storage_bytes / es) : (int64_t)1 << 56;
+    if (t->ndim < 0 || t->ndim > OIQA_CK_MAX_DIMS)
+        return oiqa_fail(OIQA_EXIT_DATA, ck->path, "tensor %s: %d dimensions (at most %d)", t->name, t->ndim,
+                         OIQA_CK_MAX_DIMS);
+    int64_t numel = 1, last = t->storage_offset;
+    if (t->storage_offset < 0 || t->storage_offset > elems)
+        return oiqa_fail(OIQA_EXIT_DATA, ck->path, "tensor %s: storage offset %lld outside its storage of %lld elements",
+                         t->name, (long long)t->storage_offset, (long long)elems);
+    for (int d = 0; d < t->ndim; d++)
+        if (t->shape[d] < 0 || t->stride[d] < 0)
+            return oiqa_fail(OIQA_EXIT_DATA, ck->path, "tensor %s: negative size or stride in dimension %d", t->name,
+                             d);
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 0) numel = 0;
+    }
+    for (int d = 0; d < t->ndim && numel; d++) {
+        if (t->shape[d] > elems / numel)
+            return oiqa_fail(OIQA_EXIT_DATA, ck->path,
+                             "tensor %s: shape needs more than the %lld elements of its storage", t->name,
+                             (long long)elems);
+        numel *= t->shape[d];
+        /* (shape-1)*stride <= elems keeps the sum below 9*elems: no overflow. */
+        if (t->shape[d] > 1 && t->stride[d] > elems / (t->shape[d] - 1))
+            return oiqa_fail(OIQA_EXIT_DATA, ck->path,
+                             "tensor %s: stride %lld of dimension %d reaches past its storage", t->name,
+                             (long long)t->stride[d], d);
+        last += (t->shape[d] - 1) * t->stride[d];
+    }
+    t->numel = numel;
+    if (es && numel && (t->storage_offset >= elems || last >= elems))
+        return oiqa_fail(OIQA_EXIT_DATA, ck->path,
+                         "tensor %s: elements up to %lld from offset %lld lie outside its storage of %lld elements",
+                         t->name, (long long)last, (long long)t->storage_offset, (long long)elems);
+    return OIQA_OK;
+}
+
+static const uint8_t MAGIC_ZIP[4] = {'P', 'K', 3, 4};
+static const uint8_t MAGIC_HDF5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+static int detect_and_read(oiqa_ckpt *ck, const char *dict_key)
+{
+    const uint8_t *b = ck->map;
+    if (ck->size >= 4 && !memcmp(b, MAGIC_ZIP, 4)) return ckpt_open_torch(ck, dict_key);
+    if (ck->size >= 8 && !memcmp(b, MAGIC_HDF5, 8))
+        return oiqa_fail(OIQA_EXIT_DATA, ck->path,
+                         "an HDF5 file: HDF5 weight files are not supported yet (use .pth or .safetensors)");
+    /* Before the pickle test: a header length such as 0x0280 starts with the bytes of PROTO 2. */
+    if (ck->size >= 9 && b[8] == '{') return ckpt_open_safetensors(ck);
+    if (ck->size >= 2 && b[0] == 0x80 && b[1] <= 5)
+        return oiqa_fail(
+            OIQA_EXIT_DATA, ck->path,
+            "a bare pickle: legacy (torch < 1.6) checkpoints are not supported; re-save it with torch >= 1.6");
+    if (ck->size >= 8 && b[0] == 'P' && b[1] == 'K')
+        return oiqa_fail(OIQA_EXIT_DATA, ck->path, "a zip archive whose first entry header is damaged");
+    return oiqa_fail(OIQA_EXIT_DATA, ck->path,
+                     "not a checkpoint (neither a torch zip, safetensors nor HDF5: unknown magic bytes)");
+}
+
+/* Small files are read into the heap (so that memory checkers see any
+ * out-of-bounds read), large ones mapped. */
+#define READ_LIMIT (16u << 20)
+
+static int map_file(oiqa_ckpt *ck, int fd)
+{
+    if (ck->size >= READ_LIMIT) {
+        void *map = mmap(NULL, ck->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) return oiqa_fail(OIQA_EXIT_DATA, ck->path, "cannot map: %s", oiqa_strerror(errno));
+        ck->map = map, ck->mapped = 1;
+        return OIQA_OK;
+    }
+    uint8_t *buf = malloc(ck->size);
+    if (!buf) return oiqa_fail(OIQA_EXIT_DATA, ck->path, "out of memory");
+    ck->map = buf;
+    for (size_t got = 0; got < ck->size;) {
+        ssize_t r = read(fd, buf + got, ck->size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+            return oiqa_fail(OIQA_EXIT_DATA, ck->path, "read error: %s", r ? oiqa_strerror(errno) : "file shrank");
+        got += (size_t)r;
+    }
+    return OIQA_OK;
+}
+
+int oiqa_ckpt_open_opts(const char *path, const oiqa_ckpt_opts *opts, oiqa_ckpt **out)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return oiqa_fail(OIQA_EXIT_DATA, path, "cannot open: %s", oiqa_strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return oiqa_fail(OIQA_EXIT_DATA, path, "not a regular file");
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return oiqa_fail(OIQA_EXIT_DATA, path, "empty file");
+    }
+    oiqa_ckpt *ck = calloc(1, sizeof *ck);
+    if (!ck || !(ck->path = strdup(path))) {
+        free(ck);
+        close(fd);
+        return oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
+    }
+    ck->size = (size_t)st.st_size;
+    int rc = map_file(ck, fd);
+    close(fd);
+    if (rc) {
+        oiqa_ckpt_close(ck);
+        return rc;
+    }
+    rc = detect_and_read(ck, opts ? opts->dict_key : NULL);
+    if (!rc && !ck->prefix && !(ck->prefix = strdup(""))) rc = oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
+    if (rc) {
+        oiqa_ckpt_close(ck);
+        return rc;
+    }
+    *out = ck;
+    return OIQA_OK;
+}
+
+int oiqa_ckpt_open(const char *path, oiqa_ckpt **out) { return oiqa_ckpt_open_opts(path, NULL, out); }
+
+const char *oiqa_ckpt_format(const oiqa_ckpt *ck) { return ck->format; }
+const char *oiqa_ckpt_prefix(const oiqa_ckpt *ck) { return ck->prefix; }
+int oiqa_ckpt_count(const oiqa_ckpt *ck) { return ck->n; }
+const oiqa_ck_tensor *oiqa_ckpt_tensor(const oiqa_ckpt *ck, int i) { return i >= 0 && i < ck->n ? &ck->t[i] : NULL; }
+
+const oiqa_ck_tensor *oiqa_ckpt_find(const oiqa_ckpt *ck, const char *name)
+{
+    for (int i = 0; i < ck->n; i++)
+        if (!strcmp(ck->t[i].name, name)) return &ck->t[i];
+    return NULL;
+}
+
+const void *oiqa_ckpt_storage(const oiqa_ckpt *ck, const oiqa_ck_tensor *t)
+{
+    return t->dtype == OIQA_CK_UNKNOWN ? NULL : ck->map + t->file_offset;
+}
+
+/* Element k (in elements from the storage start) as float; p may be unaligned. */
+static float elem(const uint8_t *p, oiqa_ck_dtype dt, int64_t k)
+{
+    union {
+        float f;
+        double d;
+        int64_t i64;
+        int32_t i32;
+        int16_t i16;
+        uint16_t u16;
+    } u;
+    size_t es = oiqa_ck_dtype_size(dt);
+    memcpy(&u, p + (size_t)k * es, es);
+    switch (dt) {
+    case OIQA_CK_F32: return u.f;
+    case OIQA_CK_F16: return oiqa_f16_to_f32(u.u16);
+    case OIQA_CK_BF16: return oiqa_bf16_to_f32(u.u16);
+    case OIQA_CK_F64: return (float)u.d;
+    case OIQA_CK_I64: return (float)u.i64;
+    case OIQA_CK_I32: return (float)u.i32;
+    case OIQA_CK_I16: return (float)u.i16;
+    case OIQA_CK_I8: return (float)(int8_t)p[k];
+    case OIQA_CK_U8:
+    case OIQA_CK_BOOL: return (float)p[k];
+    default: return 0.f;
+    }
+}
+
+/* Row-major contiguous (dimensions of size 1 may have any stride). */
+static int is_contiguous(const oiqa_ck_tensor *t)
+{
+    int64_t want = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->stride[d] != want) return 0;
+        want *= t->shape[d];
+    }
+    return 1;
+}
+
+int oiqa_ckpt_read_f32(const oiqa_ckpt *ck, const oiqa_ck_tensor *t, float *dst)
+{
+    if (t->dtype == OIQA_CK_UNKNOWN)
+        return oiqa_fail(OIQA_EXIT_DATA, ck->path, "tensor %s: its storage type is not one the reader knows", t->name);
+    const uint8_t *p = ck->map + t->file_offset;
+    if (is_contiguous(t)) {
+        if (t->dtype == OIQA_CK_F32)
+            memcpy(dst, p + (size_t)t->storage_offset * 4, (size_t)t->numel * 4);
+        else
+            for (int64_t i = 0; i < t->numel; i++) dst[i] = elem(p, t->dtype, t->storage_offset + i);
+        return OIQA_OK;
+    }
+    /* Walk the multi-index in row-major order; idx[] counts, off follows it. */
+    int64_t idx[OIQA_CK_MAX_DIMS] = {0}, off = t->storage_offset;
+    for (int64_t i = 0; i < t->numel; i++) {
+        dst[i] = elem(p, t->dtype, off);
+        for (int d = t->ndim - 1; d >= 0; d--) {
+            if (++idx[d] < t->shape[d]) {
+                off += t->stride[d];
+                break;
+            }
+            off -= (t->shape[d] - 1) * t->stride[d];
+            idx[d] = 0;
+        }
+    }
+    return OIQA_OK;
+}
+
+void oiqa_ckpt_close(oiqa_ckpt *ck)
+{
+    if (!ck) return;
+    for (int i = 0; i < ck->n; i++) free(ck->t[i].name);
+    free(ck->t);
+    free(ck->prefix);
+    if (ck->mapped)
+        munmap((void *)ck->map, ck->size);
+    else
+        free((void *)ck->map);
+    free(ck->path);
+    free(ck);
+}

@@ -1,0 +1,107 @@
+/* Checkpoint readers: the weight files users bring, read in C (no Python).
+ *
+ * Formats, detected by their first bytes:
+ *   "torch"        PyTorch >= 1.6 torch.save zip ("PK\x03\x04"): <dir>/data.pkl
+ *                  (a pickle, zip_reader.h + pickle.h) and <dir>/data/<key>
+ *                  (raw little-endian storages, stored entries read in place).
+ *   "safetensors"  u64 little-endian header length N, N bytes of JSON, data.
+ *   HDF5 weight files and legacy (< 1.6) torch files are refused with a
+ *   message naming the format.
+ *
+ * Nested dicts: a torch file may hold {'model': state_dict} or
+ * {'state_dict': ...} instead of a plain state dict. The tensors listed are
+ * those of ONE dict, chosen as follows (opts.dict_key):
+ *   NULL (default)  the value of key "model" if the top-level dict has it and
+ *                   it is a dict, else that of "state_dict", else the
+ *                   top-level dict itself;
+ *   ""              the top-level dict;
+ *   "name"          the dict under that top-level key (an error if absent).
+ * oiqa_ckpt_prefix() names the key used ("" for the top level). Names are the
+ * keys of that dict unchanged ("conv1.weight", not "model.conv1.weight").
+ * Entries that are not tensors (ints, strings, ...) are not listed. A tensor
+ * whose storage class is unknown is listed with dtype OIQA_CK_UNKNOWN; only
+ * reading it fails.
+ *
+ * Hostile input: every offset and length is checked against the file size;
+ * shapes must fit their storage; pickle stack and memo are capped. Failures
+ * return OIQA_EXIT_DATA with a one-line message "PATH: problem"
+ * (base/error.h). The file is mapped read-only while open.
+ *
+ * Ownership: the oiqa_ckpt owns every tensor descriptor and name; they live
+ * until oiqa_ckpt_close(). Not thread-safe for concurrent open/close; reads
+ * of different tensors from several threads are fine (they only read). */
+#ifndef OIQA_IO_CKPT_H
+#define OIQA_IO_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    OIQA_CK_UNKNOWN = 0, /* storage class the reader does not know */
+    OIQA_CK_F32,
+    OIQA_CK_F16,  /* IEEE binary16 */
+    OIQA_CK_BF16, /* bfloat16: the top 16 bits of a float32 */
+    OIQA_CK_F64,
+    OIQA_CK_I64,
+    OIQA_CK_I32,
+    OIQA_CK_I16,
+    OIQA_CK_I8,
+    OIQA_CK_U8,
+    OIQA_CK_BOOL, /* one byte, 0 or 1 */
+} oiqa_ck_dtype;
+
+#define OIQA_CK_MAX_DIMS 8
+
+typedef struct {
+    char *name;                        /* key in the chosen dict */
+    oiqa_ck_dtype dtype;
+    int ndim;                          /* 0 for a scalar (numel 1) */
+    int64_t shape[OIQA_CK_MAX_DIMS];   /* sizes, outermost first */
+    int64_t stride[OIQA_CK_MAX_DIMS];  /* in elements (row-major contiguous for safetensors) */
+    int64_t storage_offset;            /* in elements, from the start of the storage */
+    int64_t numel;                     /* product of shape (1 when ndim == 0) */
+    /* Where the storage lies in the file (validated at open for known dtypes). */
+    uint64_t file_offset;              /* byte offset of the storage's first element */
+    uint64_t storage_bytes;            /* bytes of the storage */
+} oiqa_ck_tensor;
+
+typedef struct oiqa_ckpt oiqa_ckpt;
+
+typedef struct {
+    const char *dict_key; /* which nested dict holds the tensors; see above */
+} oiqa_ckpt_opts;
+
+/* Opens path with the default dict rule. On success *out is set; on failure
+ * *out is NULL and the message names the file. */
+int oiqa_ckpt_open(const char *path, oiqa_ckpt **out);
+int oiqa_ckpt_open_opts(const char *path, const oiqa_ckpt_opts *opts, oiqa_ckpt **out);
+
+/* "torch" or "safetensors". */
+const char *oiqa_ckpt_format(const oiqa_ckpt *ck);
+/* The top-level key whose dict was listed: "model", "state_dict", "" (top). */
+const char *oiqa_ckpt_prefix(const oiqa_ckpt *ck);
+
+/* Tensors in file order (pickle dict order / safetensors header order). */
+int oiqa_ckpt_count(const oiqa_ckpt *ck);
+const oiqa_ck_tensor *oiqa_ckpt_tensor(const oiqa_ckpt *ck, int i); /* NULL if out of range */
+const oiqa_ck_tensor *oiqa_ckpt_find(const oiqa_ckpt *ck, const char *name); /* NULL if absent */
+
+/* Size in bytes of one element (0 for OIQA_CK_UNKNOWN) and the dtype's name ("F32", ...). */
+size_t oiqa_ck_dtype_size(oiqa_ck_dtype dt);
+const char *oiqa_ck_dtype_name(oiqa_ck_dtype dt);
+
+/* Copies tensor t (from this ckpt) into dst, t->numel floats, row-major
+ * contiguous, converting any dtype to float32 (integers and f64 rounded to
+ * the nearest float). Strides and storage offsets are honoured. */
+int oiqa_ckpt_read_f32(const oiqa_ckpt *ck, const oiqa_ck_tensor *t, float *dst);
+
+/* Raw bytes of the whole storage of t, in place in the mapping (valid until
+ * close); NULL for an unknown dtype. */
+const void *oiqa_ckpt_storage(const oiqa_ckpt *ck, const oiqa_ck_tensor *t);
+
+void oiqa_ckpt_close(oiqa_ckpt *ck);
+
+/* bfloat16 bit pattern to float (exact). float16 uses oiqa_f16_to_f32 of io/h5store.h. */
+float oiqa_bf16_to_f32(uint16_t b);
+
+#endif

@@ -1,0 +1,29 @@
+/* Shared between the checkpoint front end (ckpt.c) and the format readers
+ * (ckpt_torch.c, safetensors.c). Not installed API. */
+#ifndef OIQA_IO_CKPT_INTERNAL_H
+#define OIQA_IO_CKPT_INTERNAL_H
+
+#include "io/ckpt.h"
+
+struct oiqa_ckpt {
+    char *path;             /* for messages */
+    const uint8_t *map;     /* the whole file, read-only */
+    size_t size;
+    int mapped;             /* 1: mmap'ed; 0: a heap copy (small files) */
+    const char *format;     /* "torch" / "safetensors" */
+    char *prefix;           /* dict key used ("" for the top level) */
+    oiqa_ck_tensor *t;
+    int n, cap;
+};
+
+/* Appends a zeroed tensor named name[0, len); NULL when out of memory (message set). */
+oiqa_ck_tensor *ckpt_add_tensor(oiqa_ckpt *ck, const char *name, size_t len);
+
+/* Checks t's shape, strides and storage offset against its storage
+ * (storage_bytes) and sets t->numel. Unknown dtypes only get numel. */
+int ckpt_check_extent(const oiqa_ckpt *ck, oiqa_ck_tensor *t);
+
+int ckpt_open_torch(oiqa_ckpt *ck, const char *dict_key);
+int ckpt_open_safetensors(oiqa_ckpt *ck);
+
+#endif

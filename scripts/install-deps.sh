@@ -6,7 +6,7 @@
 set -euo pipefail
 
 BUILD_PKGS="gcc make pkg-config libhdf5-dev hdf5-tools libyaml-dev zlib1g-dev libstb-dev libopenblas-dev"
-BENCH_PKGS="python3 python3-numpy python3-opencv python3-h5py"
+BENCH_PKGS="python3 python3-numpy python3-opencv python3-h5py python3-torch python3-torchvision"
 
 have_build_deps() {
     command -v gcc >/dev/null && command -v make >/dev/null && command -v pkg-config >/dev/null &&
@@ -14,7 +14,7 @@ have_build_deps() {
         pkg-config --exists hdf5 yaml-0.1 zlib stb openblas 2>/dev/null
 }
 have_bench_deps() {
-    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy, cv2, h5py' 2>/dev/null
+    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy, cv2, h5py, torch, torchvision' 2>/dev/null
 }
 
 install() {

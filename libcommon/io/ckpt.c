@@ -103,8 +103,7 @@ static int detect_and_read(oiqa_ckpt *ck, const char *dict_key)
     const uint8_t *b = ck->map;
     if (ck->size >= 4 && !memcmp(b, MAGIC_ZIP, 4)) return ckpt_open_torch(ck, dict_key);
     if (ck->size >= 8 && !memcmp(b, MAGIC_HDF5, 8))
-        return oiqa_fail(OIQA_EXIT_DATA, ck->path,
-                         "an HDF5 file: HDF5 weight files are not supported yet (use .pth or .safetensors)");
+        return ckpt_open_h5(ck); /* oiqa weight files only (io/ckpt_h5.c) */
     /* Before the pickle test: a header length such as 0x0280 starts with the bytes of PROTO 2. */
     if (ck->size >= 9 && b[8] == '{') return ckpt_open_safetensors(ck);
     if (ck->size >= 2 && b[0] == 0x80 && b[1] <= 5)
@@ -253,14 +252,7 @@ int oiqa_ckpt_read_f32(const oiqa_ckpt *ck, const oiqa_ck_tensor *t, float *dst)
     int64_t idx[OIQA_CK_MAX_DIMS] = {0}, off = t->storage_offset;
     for (int64_t i = 0; i < t->numel; i++) {
         dst[i] = elem(p, t->dtype, off);
-        for (int d = t->ndim - 1; d >= 0; d--) {
-            if (++idx[d] < t->shape[d]) {
-                off += t->stride[d];
-                break;
-            }
-            off -= (t->shape[d] - 1) * t->stride[d];
-            idx[d] = 0;
-        }
+        oiqa_ck_step(t, idx, &off);
     }
     return OIQA_OK;
 }

@@ -5,8 +5,10 @@
  *                  (a pickle, zip_reader.h + pickle.h) and <dir>/data/<key>
  *                  (raw little-endian storages, stored entries read in place).
  *   "safetensors"  u64 little-endian header length N, N bytes of JSON, data.
- *   HDF5 weight files and legacy (< 1.6) torch files are refused with a
- *   message naming the format.
+ *   "oiqa-h5"      an oiqa HDF5 weight file ("\x89HDF\r\n\x1a\n" and the root
+ *                  attribute oiqa_weights_schema; io/ckpt_h5.h), read into
+ *                  memory; other HDF5 files are refused.
+ *   Legacy (< 1.6) torch files are refused with a message naming the format.
  *
  * Nested dicts: a torch file may hold {'model': state_dict} or
  * {'state_dict': ...} instead of a plain state dict. The tensors listed are
@@ -76,7 +78,7 @@ typedef struct {
 int oiqa_ckpt_open(const char *path, oiqa_ckpt **out);
 int oiqa_ckpt_open_opts(const char *path, const oiqa_ckpt_opts *opts, oiqa_ckpt **out);
 
-/* "torch" or "safetensors". */
+/* "torch", "safetensors" or "oiqa-h5". */
 const char *oiqa_ckpt_format(const oiqa_ckpt *ck);
 /* The top-level key whose dict was listed: "model", "state_dict", "" (top). */
 const char *oiqa_ckpt_prefix(const oiqa_ckpt *ck);

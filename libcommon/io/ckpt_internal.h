@@ -25,5 +25,23 @@ int ckpt_check_extent(const oiqa_ckpt *ck, oiqa_ck_tensor *t);
 
 int ckpt_open_torch(oiqa_ckpt *ck, const char *dict_key);
 int ckpt_open_safetensors(oiqa_ckpt *ck);
+/* An oiqa HDF5 weight file (io/ckpt_h5.c): replaces ck->map with a heap copy
+ * of every tensor's elements; refuses other HDF5 files. */
+int ckpt_open_h5(oiqa_ckpt *ck);
+
+/* Advances a row-major walk over a strided tensor: idx counts the
+ * multi-index (start zeroed), *off is the storage element offset of the
+ * current element (start at t->storage_offset). */
+static inline void oiqa_ck_step(const oiqa_ck_tensor *t, int64_t *idx, int64_t *off)
+{
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (++idx[d] < t->shape[d]) {
+            *off += t->stride[d];
+            return;
+        }
+        *off -= (t->shape[d] - 1) * t->stride[d];
+        idx[d] = 0;
+    }
+}
 
 #endif

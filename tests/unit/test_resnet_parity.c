@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "check.h"
+#include "fixture_h5.h"
 #include "models/imagenet.h"
 #include "models/resnet.h"
 #include "nn/pool.h"
@@ -32,25 +33,7 @@ static int net_loaded;
  * padded with 1) returned. NULL if absent. */
 static void *read_dataset(const char *name, hid_t mem_type, size_t elem, hsize_t dims[4])
 {
-    if (H5Lexists(fixture, name, H5P_DEFAULT) <= 0) return NULL;
-    hid_t d = H5Dopen2(fixture, name, H5P_DEFAULT);
-    if (d < 0) return NULL;
-    hid_t sp = H5Dget_space(d);
-    int rank = H5Sget_simple_extent_ndims(sp);
-    hsize_t dd[4] = {1, 1, 1, 1};
-    if (rank < 1 || rank > 4) rank = 0;
-    else H5Sget_simple_extent_dims(sp, dd, NULL);
-    size_t n = 1;
-    for (int k = 0; k < rank; k++) n *= dd[k];
-    void *buf = rank ? malloc(n * elem) : NULL;
-    if (buf && H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        free(buf);
-        buf = NULL;
-    }
-    H5Sclose(sp);
-    H5Dclose(d);
-    if (dims) memcpy(dims, dd, sizeof dd);
-    return buf;
+    return fixture_read_dataset(fixture, name, mem_type, elem, dims, NULL);
 }
 
 static float *read_f32(const char *name, hsize_t dims[4])

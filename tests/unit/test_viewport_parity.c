@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture_h5.h"
 #include "geo/sample.h"
 #include "geo/viewport.h"
 
@@ -24,26 +25,7 @@ static double specs[N_SPECS][4]; /* S, fov, lon0, lat0 */
  * dims (up to 4) and the element count are returned. NULL if absent. */
 static void *read_dataset(const char *name, hid_t mem_type, size_t elem, hsize_t dims[4], size_t *count)
 {
-    if (H5Lexists(fixture, name, H5P_DEFAULT) <= 0) return NULL;
-    hid_t d = H5Dopen2(fixture, name, H5P_DEFAULT);
-    if (d < 0) return NULL;
-    hid_t sp = H5Dget_space(d);
-    int rank = H5Sget_simple_extent_ndims(sp);
-    hsize_t dd[4] = {1, 1, 1, 1};
-    if (rank < 1 || rank > 4) rank = 0;
-    else H5Sget_simple_extent_dims(sp, dd, NULL);
-    size_t n = 1;
-    for (int k = 0; k < rank; k++) n *= dd[k];
-    void *buf = rank ? malloc(n * elem) : NULL;
-    if (buf && H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        free(buf);
-        buf = NULL;
-    }
-    H5Sclose(sp);
-    H5Dclose(d);
-    if (dims) memcpy(dims, dd, sizeof dd);
-    if (count) *count = n;
-    return buf;
+    return fixture_read_dataset(fixture, name, mem_type, elem, dims, count);
 }
 
 /* Opens the fixture once; returns 0 (after SKIP) when it is absent. */

@@ -8,6 +8,7 @@
  *   "oiqa-h5"      an oiqa HDF5 weight file ("\x89HDF\r\n\x1a\n" and the root
  *                  attribute oiqa_weights_schema; io/ckpt_h5.h), read into
  *                  memory; other HDF5 files are refused.
+ *   "memory"       built in the program (oiqa_ckpt_new, below).
  *   Legacy (< 1.6) torch files are refused with a message naming the format.
  *
  * Nested dicts: a torch file may hold {'model': state_dict} or
@@ -102,6 +103,17 @@ int oiqa_ckpt_read_f32(const oiqa_ckpt *ck, const oiqa_ck_tensor *t, float *dst)
 const void *oiqa_ckpt_storage(const oiqa_ckpt *ck, const oiqa_ck_tensor *t);
 
 void oiqa_ckpt_close(oiqa_ckpt *ck);
+
+/* An empty in-memory checkpoint of format "memory" (io/ckpt_mem.c), for
+ * weights made in the program (random initialisations) so that they reach a
+ * model through the same loader as a file's. label stands for the path in
+ * messages ("random:7"). Close it with oiqa_ckpt_close. */
+int oiqa_ckpt_new(const char *label, oiqa_ckpt **out);
+
+/* Appends a zero-filled float32 tensor of the given shape (row-major) and
+ * returns its elements to fill, valid until the next add; NULL (message set)
+ * on a bad shape or when out of memory. */
+float *oiqa_ckpt_add_f32(oiqa_ckpt *ck, const char *name, int ndim, const int64_t *shape);
 
 /* bfloat16 bit pattern to float (exact). float16 uses oiqa_f16_to_f32 of io/h5store.h. */
 float oiqa_bf16_to_f32(uint16_t b);

@@ -16,7 +16,7 @@
 #include "io/h5util.h"
 #include "io/nameindex.h"
 
-#define MAX_DSETS 16        /* as many as an oiqa_encoded_row holds */
+#define MAX_DSETS OIQA_STORE_MAX_DSETS /* as many as an oiqa_encoded_row holds */
 #define STRING_CHUNK 256    /* elements per chunk of the string datasets */
 #define MAX_CHUNK_BYTES 0xffffffffull /* HDF5 chunks are addressed with 32-bit sizes */
 
@@ -635,7 +635,7 @@ static void shuffle_bytes(const uint8_t *in, uint8_t *out, size_t n_elems, size_
 void oiqa_encoded_row_free(oiqa_encoded_row *enc)
 {
     if (!enc) return;
-    for (int k = 0; k < enc->n && k < 16; k++) free(enc->buf[k]);
+    for (int k = 0; k < enc->n && k < MAX_DSETS; k++) free(enc->buf[k]);
     memset(enc, 0, sizeof *enc);
 }
 

@@ -30,6 +30,7 @@
 
 #define OIQA_SCHEMA_VERSION 1
 #define OIQA_MAX_DIMS 8
+#define OIQA_STORE_MAX_DSETS 64 /* per-image datasets in one store */
 
 typedef enum { OIQA_U8, OIQA_I32, OIQA_I64, OIQA_F16, OIQA_F32, OIQA_F64 } oiqa_dtype;
 size_t oiqa_dtype_size(oiqa_dtype t);
@@ -92,8 +93,8 @@ int oiqa_store_append(oiqa_store *s, const char *name, const char *input_path,
  * defined dataset, filtered as declared. */
 typedef struct {
     int n;
-    void *buf[16];
-    size_t size[16];
+    void *buf[OIQA_STORE_MAX_DSETS];
+    size_t size[OIQA_STORE_MAX_DSETS];
 } oiqa_encoded_row;
 int oiqa_store_encode(const oiqa_store *s, const void *const *data, oiqa_encoded_row *enc);
 void oiqa_encoded_row_free(oiqa_encoded_row *enc);

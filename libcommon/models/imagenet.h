@@ -22,4 +22,8 @@ static const float OIQA_IMAGENET_STD[3] = {0.229f, 0.224f, 0.225f};
  * a failed allocation. */
 int oiqa_imagenet_normalize_u8(const uint8_t *rgb, int n, int h, int w, oiqa_tensor *x);
 
+/* The same from float RGB on the 0..255 scale (identical results for
+ * integer values); x is reused when it already has the shape n x h x w x 3. */
+int oiqa_imagenet_normalize_f32(const float *rgb, int n, int h, int w, oiqa_tensor *x);
+
 #endif

@@ -88,3 +88,39 @@ int oiqa_global_avgpool(const oiqa_tensor *x, oiqa_tensor *y)
     oiqa_channel_mean_std(x, y->data, NULL, 0);
     return OIQA_OK;
 }
+
+/* Window [start, end) of output cell i of `out` over `in` positions:
+ * start = floor(i * in / out), end = ceil((i + 1) * in / out). */
+static void adaptive_window(int i, int in, int out, int *start, int *end)
+{
+    *start = (int)((long long)i * in / out);
+    *end = (int)(((long long)(i + 1) * in + out - 1) / out);
+}
+
+int oiqa_adaptive_avgpool2d(const oiqa_tensor *x, oiqa_tensor *y)
+{
+    if (y->n != x->n || y->c != x->c || y->h < 1 || y->w < 1)
+        return oiqa_fail(OIQA_EXIT_DATA, NULL, "adaptive avgpool: output %dx%dx%dx%d does not fit input %dx%dx%dx%d",
+                         y->n, y->h, y->w, y->c, x->n, x->h, x->w, x->c);
+    int c = x->c;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < y->n; b++)
+        for (int i = 0; i < y->h; i++) {
+            int y0, y1;
+            adaptive_window(i, x->h, y->h, &y0, &y1);
+            for (int j = 0; j < y->w; j++) {
+                int x0, x1;
+                adaptive_window(j, x->w, y->w, &x0, &x1);
+                float *dst = y->data + oiqa_tensor_index(y, b, i, j, 0);
+                for (int ch = 0; ch < c; ch++) dst[ch] = 0;
+                for (int u = y0; u < y1; u++)
+                    for (int v = x0; v < x1; v++) {
+                        const float *src = x->data + oiqa_tensor_index(x, b, u, v, 0);
+                        for (int ch = 0; ch < c; ch++) dst[ch] += src[ch];
+                    }
+                float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
+                for (int ch = 0; ch < c; ch++) dst[ch] *= inv;
+            }
+        }
+    return OIQA_OK;
+}

@@ -28,4 +28,11 @@ void oiqa_channel_mean_std(const oiqa_tensor *x, float *mean, float *std, int un
  * OIQA_EXIT_DATA with the message set when y has another shape. */
 int oiqa_global_avgpool(const oiqa_tensor *x, oiqa_tensor *y);
 
+/* Adaptive average pooling, PyTorch's AdaptiveAvgPool2d((oh, ow)) with the
+ * output size taken from y (n and c as x's): output cell (i, j) averages
+ * rows floor(i*h/oh) .. ceil((i+1)*h/oh) - 1 and the columns alike (windows
+ * overlap when the sizes do not divide). Sums in float, in row-major order.
+ * Returns OIQA_OK, or OIQA_EXIT_DATA with the message set on a bad y. */
+int oiqa_adaptive_avgpool2d(const oiqa_tensor *x, oiqa_tensor *y);
+
 #endif

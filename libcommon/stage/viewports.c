@@ -18,6 +18,7 @@
 #include "geo/viewport.h"
 #include "io/image.h"
 #include "io/sheet.h"
+#include "stage/features.h"
 
 const char *const oiqa_layout_names[] = {"icosa20", "cube6", "vgcn20", "list", NULL};
 const char *const oiqa_filter_names[] = {"bilinear", "bicubic", "antialias", NULL};
@@ -99,13 +100,6 @@ typedef struct map_cache {
     float *uv;  /* V * S*S*2 */
     float *lod; /* V * S*S (antialias) */
 } map_cache;
-
-static char *join_path(const char *root, const char *name)
-{
-    if (!root || !*root) return oiqa_strdup(name);
-    size_t n = strlen(root);
-    return oiqa_asprintf("%s%s%s", root, root[n - 1] == '/' ? "" : "/", name);
-}
 
 /* A row name as a relative file stem under an output directory: the
  * extension dropped, leading "/" and "./" removed, ".." made harmless. */
@@ -238,27 +232,16 @@ static void job_load(const oiqa_viewports_opts *o, image_job *j, int V)
     }
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
-
 /* Checks every input before anything is written, so a missing or malformed
  * file is reported without leaving output behind. */
 static int precheck_inputs(const oiqa_viewports_opts *o, char *const *names, int n)
 {
-    const char **sorted = malloc((size_t)(n > 0 ? n : 1) * sizeof *sorted);
-    if (!sorted) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
-    memcpy(sorted, names, (size_t)n * sizeof *sorted);
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
-    for (int i = 1; i < n; i++)
-        if (!strcmp(sorted[i], sorted[i - 1])) {
-            int rc = oiqa_fail(OIQA_EXIT_USAGE, sorted[i], "given twice in the inputs (names must be unique)");
-            free(sorted);
-            return rc;
-        }
-    free(sorted);
+    int rc = oiqa_check_unique_names(names, n);
+    if (rc) return rc;
     for (int i = 0; i < n; i++) {
-        char *path = join_path(o->root, names[i]);
+        char *path = oiqa_path_join(o->root, names[i]);
         int w, h;
-        int rc = oiqa_image_probe(path, o->max_pixels, &w, &h);
+        rc = oiqa_image_probe(path, o->max_pixels, &w, &h);
         if (!rc) rc = check_erp_size(path, w, h, o->allow_aspect);
         free(path);
         if (rc) return rc;
@@ -386,7 +369,7 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
             if (oiqa_store_has_name(store, name)) continue;
             image_job *j = &jobs[nb++];
             j->name = name;
-            j->path = join_path(o->root, name);
+            j->path = oiqa_path_join(o->root, name);
             j->failed = 0;
             memcpy(j->views, views, sizeof views);
         }
@@ -455,19 +438,6 @@ cleanup:
     free(jobs);
     for (int c = 0; caches && c < batch; c++) free(caches[c].uv), free(caches[c].lod);
     free(caches), free(vgcn_uv), free(vgcn_lod);
-    if (rc) goto abandon;
-    return oiqa_store_finish(store);
-
 abandon:
-    if (oiqa_store_rows(store) > 0) {
-        char msg[OIQA_ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s", oiqa_errmsg());
-        int64_t rows = oiqa_store_rows(store);
-        oiqa_store_abandon(store);
-        oiqa_fail(rc, NULL, "%s (the %lld finished images are kept in %s.partial: --resume continues)", msg,
-                  (long long)rows, out);
-    } else {
-        oiqa_store_discard(store);
-    }
-    return rc;
+    return oiqa_stage_close(store, rc, out);
 }

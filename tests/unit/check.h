@@ -93,4 +93,34 @@ static inline const char *check_shared(const char *rel)
     return buf;
 }
 
+/* A temporary directory for a test binary's files: check_tmp_init() makes
+ * it (exit 1 on failure), check_tmp("x.h5") names a file in it (a ring of 8
+ * buffers, so several fit in one call), check_tmp_cleanup() removes it. */
+static char check_tmp_dir[256];
+
+static inline void check_tmp_init(void)
+{
+    snprintf(check_tmp_dir, sizeof check_tmp_dir, "/tmp/oiqa_test_XXXXXX");
+    if (!mkdtemp(check_tmp_dir)) {
+        printf("FAIL setup: cannot make a temporary directory\n");
+        exit(1);
+    }
+}
+
+static inline const char *check_tmp(const char *name)
+{
+    static char ring[8][512];
+    static int next;
+    char *buf = ring[next++ % 8];
+    snprintf(buf, sizeof ring[0], "%s/%s", check_tmp_dir, name);
+    return buf;
+}
+
+static inline int check_tmp_cleanup(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", check_tmp_dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
 #endif

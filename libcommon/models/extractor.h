@@ -1,0 +1,96 @@
+/* The registry of feature extractors: every backbone a stage can run, as one
+ * table row each (libvmaf's feature-extractor list is the model: a stage
+ * runner looks an extractor up by name and needs nothing else about it).
+ *
+ * An extractor takes a batch of RGB images and returns named feature maps
+ * ("blocks": ResNet-50's layer1..layer4, VMamba's stage0..stage3). A row
+ * says what it is, which blocks it has (name, channels), how big each map is
+ * for an input size, what input it is meant for and its preprocessing, and
+ * how to load weights: a checkpoint file through io/ckpt.h, or deterministic
+ * random weights ("random:SEED") built as an in-memory state dict and loaded
+ * through the same loader, so both paths check the same keys and shapes.
+ *
+ * To add an extractor: write its open/forward/close and map_shape, add a row
+ * to the table in extractor.c. */
+#ifndef OIQA_MODELS_EXTRACTOR_H
+#define OIQA_MODELS_EXTRACTOR_H
+
+#include <stdint.h>
+
+#include "io/ckpt.h"
+#include "nn/tensor.h"
+
+#define OIQA_EXTRACTOR_MAX_BLOCKS 8
+
+typedef enum {
+    OIQA_INPUT_VIEWPORT = 0, /* rectilinear views (viewports.h5) */
+    OIQA_INPUT_ERP = 1,      /* whole equirectangular images, resized */
+} oiqa_input_kind;
+
+typedef struct {
+    const char *name; /* "layer2" */
+    int channels;     /* 512 */
+} oiqa_extractor_block;
+
+typedef struct oiqa_extractor_kind {
+    const char *name;          /* "resnet50" */
+    const char *description;   /* one line */
+    oiqa_input_kind input;     /* what the method feeds it */
+    int input_h, input_w;      /* the method's input size (224 x 224) */
+    const char *normalisation; /* recorded in outputs ("imagenet: (v/255 - mean) / std, ...") */
+    const char *init;          /* what random:SEED draws, recorded in outputs */
+    int n_blocks;
+    const oiqa_extractor_block *blocks;
+    const char *default_blocks; /* "layer2,layer3,layer4" */
+    /* Map size of block b for an h x w input (0 x 0 when the input is too
+     * small for the network). */
+    void (*map_shape)(int b, int h, int w, int *mh, int *mw);
+    /* Random weights as an in-memory state dict. */
+    int (*random_ckpt)(uint64_t seed, oiqa_ckpt **out);
+    /* Loads weights from an open checkpoint (path for messages). */
+    int (*open)(const oiqa_ckpt *ck, const char *path, void **state);
+    /* rgb: n images h x w x 3, NHWC float on the 0..255 scale. Sets maps[b]
+     * for every block to a tensor owned by the state, valid until the next
+     * forward. Run from serial code (the kernels use the threads). */
+    int (*forward)(void *state, const float *rgb, int n, int h, int w, const oiqa_tensor **maps);
+    void (*close)(void *state);
+} oiqa_extractor_kind;
+
+/* An extractor with its weights loaded. */
+typedef struct {
+    const oiqa_extractor_kind *kind;
+    void *state;
+    char *weights;          /* as given: a path or "random:SEED" */
+    char weights_sha256[65]; /* of the file; "" for random weights */
+    int random;             /* 1 for random:SEED */
+    uint64_t seed;
+} oiqa_extractor;
+
+/* NULL when the name is unknown. */
+const oiqa_extractor_kind *oiqa_extractor_find(const char *name);
+/* "resnet50, ..." */
+const char *oiqa_extractor_names(void);
+
+/* Parses "random:SEED" (SEED a decimal integer >= 0). Returns 1 and sets seed
+ * for that form, 0 for anything else (a file path); -1 (usage error, message
+ * set) for "random:" followed by something that is not a seed. */
+int oiqa_weights_spec_random(const char *spec, uint64_t *seed);
+
+/* Loads the named extractor with the weights spec (a checkpoint path or
+ * random:SEED). Unknown names are usage errors listing the known ones; a
+ * checkpoint that does not fit names its first mismatches (the model's
+ * loader message). ex is left closed-safe on failure. */
+int oiqa_extractor_open(const char *name, const char *weights, oiqa_extractor *ex);
+int oiqa_extractor_forward(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const oiqa_tensor **maps);
+void oiqa_extractor_close(oiqa_extractor *ex);
+
+/* Block index by name, -1 if absent. */
+int oiqa_extractor_block_index(const oiqa_extractor_kind *k, const char *name);
+
+/* Parses a comma-separated block list ("layer2,layer3") into indices in
+ * network order without repeats (at most OIQA_EXTRACTOR_MAX_BLOCKS); NULL or
+ * "" means the default list. An unknown name is a usage error naming the
+ * valid ones. Returns the count in *n. */
+int oiqa_extractor_parse_blocks(const oiqa_extractor_kind *k, const char *list, int *idx, int *n);
+
+#endif

@@ -1,0 +1,125 @@
+/* A small reverse-mode automatic differentiation tape for training the
+ * fusion heads on cached features (issue 6): a forward pass records each op
+ * as a node holding its value; oiqa_ag_backward walks the nodes in reverse
+ * and accumulates gradients into every input that needs one (Griewank &
+ * Walther, "Evaluating Derivatives", the tape or "Wengert list" form).
+ *
+ * Values are float32, row-major, up to 4 dimensions. A value is named by an
+ * index on its tape (oiqa_agv); ops return -1 after a failure (the message
+ * is set, base/error.h) and propagate -1 inputs, so a forward pass can be
+ * written straight and checked once at the end.
+ *
+ * Parameters live outside the tape (oiqa_param: weights and their gradient
+ * accumulators), so one tape is reset and reused every step while the
+ * gradients add up until the optimiser (nn/optim.h) takes them.
+ *
+ * Broadcasting: add and mul accept b of a's shape, or of a's trailing
+ * dimensions (a bias [C] onto [B, C]), or a single element.
+ *
+ * Ops that call BLAS (matmul, linear) must run from serial code. */
+#ifndef OIQA_NN_AG_H
+#define OIQA_NN_AG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/rng.h"
+
+#define OIQA_AG_MAX_DIMS 4
+
+typedef int oiqa_agv;
+typedef struct oiqa_ag oiqa_ag;
+
+typedef struct {
+    char *name;                  /* "fc1.weight" */
+    int ndim;
+    int shape[OIQA_AG_MAX_DIMS];
+    size_t numel;
+    float *w;                    /* values (owned) */
+    float *g;                    /* gradient accumulator (owned), zeroed by oiqa_param_zero_grad */
+    float *m, *v;                /* optimiser state (owned, NULL until used) */
+} oiqa_param;
+
+/* Allocates a parameter of the given shape, values zero. */
+int oiqa_param_init(oiqa_param *p, const char *name, int ndim, const int *shape);
+void oiqa_param_free(oiqa_param *p);
+void oiqa_param_zero_grad(oiqa_param *p);
+
+oiqa_ag *oiqa_ag_new(void);
+void oiqa_ag_free(oiqa_ag *ag);
+/* Drops every node (values, gradients), keeping the tape for reuse. */
+void oiqa_ag_reset(oiqa_ag *ag);
+/* Training mode (dropout active) or evaluation mode; default training. */
+void oiqa_ag_set_training(oiqa_ag *ag, int training);
+
+/* Leaves: a copy of data (no gradient), a zero-filled value, a parameter
+ * (its values are used in place; backward adds into p->g). */
+oiqa_agv oiqa_ag_input(oiqa_ag *ag, const float *data, int ndim, const int *shape);
+oiqa_agv oiqa_ag_param(oiqa_ag *ag, oiqa_param *p);
+
+/* Access to a value and (after backward) its gradient; NULL for -1. */
+float *oiqa_ag_data(oiqa_ag *ag, oiqa_agv v);
+const float *oiqa_ag_grad(oiqa_ag *ag, oiqa_agv v);
+int oiqa_ag_ndim(oiqa_ag *ag, oiqa_agv v);
+const int *oiqa_ag_shape(oiqa_ag *ag, oiqa_agv v);
+size_t oiqa_ag_numel(oiqa_ag *ag, oiqa_agv v);
+
+/* Seeds d loss / d loss = 1 (loss must have one element) and propagates. */
+int oiqa_ag_backward(oiqa_ag *ag, oiqa_agv loss);
+
+/* ---- elementwise and shape ops (nn/ag_ops.c) ---- */
+oiqa_agv oiqa_ag_add(oiqa_ag *ag, oiqa_agv a, oiqa_agv b);
+oiqa_agv oiqa_ag_sub(oiqa_ag *ag, oiqa_agv a, oiqa_agv b);
+oiqa_agv oiqa_ag_mul(oiqa_ag *ag, oiqa_agv a, oiqa_agv b);
+oiqa_agv oiqa_ag_scale(oiqa_ag *ag, oiqa_agv a, float s);
+oiqa_agv oiqa_ag_relu(oiqa_ag *ag, oiqa_agv a);
+oiqa_agv oiqa_ag_gelu(oiqa_ag *ag, oiqa_agv a);    /* exact (erf) */
+oiqa_agv oiqa_ag_sigmoid(oiqa_ag *ag, oiqa_agv a);
+oiqa_agv oiqa_ag_tanh(oiqa_ag *ag, oiqa_agv a);
+/* Concatenation (any number of parts) and slicing along the last dimension. */
+oiqa_agv oiqa_ag_concat(oiqa_ag *ag, const oiqa_agv *parts, int n);
+oiqa_agv oiqa_ag_slice(oiqa_ag *ag, oiqa_agv a, int start, int len);
+/* Same elements, another shape (numel must agree). */
+oiqa_agv oiqa_ag_reshape(oiqa_ag *ag, oiqa_agv a, int ndim, const int *shape);
+/* Reorders the dimensions: output dimension d is input dimension perm[d]. */
+oiqa_agv oiqa_ag_permute(oiqa_ag *ag, oiqa_agv a, const int *perm);
+/* a[index] along the first dimension (which is removed). */
+oiqa_agv oiqa_ag_select(oiqa_ag *ag, oiqa_agv a, int index);
+/* Sliding windows of an NHWC value [B, H, W, C] for a kh x kw convolution
+ * with the stride and zero padding (pad_h rows, pad_w columns on each side):
+ * [B, OH, OW, kh*kw*C] in (u, v, c) order, so a convolution is
+ * oiqa_ag_matmul with an HWIO weight [kh*kw*C, Cout] (nn/ag_layers.h). */
+oiqa_agv oiqa_ag_im2col(oiqa_ag *ag, oiqa_agv x, int kh, int kw, int stride, int pad_h, int pad_w);
+/* Inverted dropout: zero with probability p, scale the rest by 1/(1-p);
+ * the identity in evaluation mode. */
+oiqa_agv oiqa_ag_dropout(oiqa_ag *ag, oiqa_agv a, float p, oiqa_rng *rng);
+
+/* ---- linear algebra and normalisation (nn/ag_linalg.c) ---- */
+/* a [..., M, K] x b [K, N] -> [..., M, N]; or batched b [..., K, N] with the
+ * same leading dimensions as a. */
+oiqa_agv oiqa_ag_matmul(oiqa_ag *ag, oiqa_agv a, oiqa_agv b);
+/* nn.Linear: x [..., in] * W^T + b, W [out, in], b [out] or -1. */
+oiqa_agv oiqa_ag_linear(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b);
+/* Softmax over the last dimension. */
+oiqa_agv oiqa_ag_softmax(oiqa_ag *ag, oiqa_agv a);
+/* LayerNorm over the last dimension (biased variance), gamma/beta [C] or -1. */
+oiqa_agv oiqa_ag_layernorm(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float eps);
+/* Mean, or std (Bessel-corrected when unbiased), over one axis, which is
+ * removed from the shape: pooling over viewports. */
+oiqa_agv oiqa_ag_mean_axis(oiqa_ag *ag, oiqa_agv a, int axis);
+oiqa_agv oiqa_ag_std_axis(oiqa_ag *ag, oiqa_agv a, int axis, int unbiased);
+/* Swaps the last two dimensions. */
+oiqa_agv oiqa_ag_transpose(oiqa_ag *ag, oiqa_agv a);
+
+/* ---- losses (nn/ag_loss.c), each a one-element value ---- */
+oiqa_agv oiqa_ag_mse(oiqa_ag *ag, oiqa_agv pred, oiqa_agv target);
+oiqa_agv oiqa_ag_l1(oiqa_ag *ag, oiqa_agv pred, oiqa_agv target);
+/* Huber with threshold beta (PyTorch's smooth_l1_loss). */
+oiqa_agv oiqa_ag_smooth_l1(oiqa_ag *ag, oiqa_agv pred, oiqa_agv target, float beta);
+/* Mean cross-entropy of logits [B, K] against class indices [B]. */
+oiqa_agv oiqa_ag_cross_entropy(oiqa_ag *ag, oiqa_agv logits, const int *labels);
+/* 1 - Pearson correlation of pred and target (both n elements), halved to
+ * [0, 1]: a correlation-driven loss for quality regression. */
+oiqa_agv oiqa_ag_plcc_loss(oiqa_ag *ag, oiqa_agv pred, oiqa_agv target);
+
+#endif

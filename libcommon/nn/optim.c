@@ -1,0 +1,74 @@
+/* Optimisers, schedules and clipping; see nn/optim.h. */
+#include "nn/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "base/error.h"
+
+static int ensure_state(oiqa_param *p, int need_v)
+{
+    if (!p->m && !(p->m = calloc(p->numel, sizeof(float)))) return -1;
+    if (need_v && !p->v && !(p->v = calloc(p->numel, sizeof(float)))) return -1;
+    return 0;
+}
+
+int oiqa_optimizer_step(oiqa_optimizer *opt, oiqa_param *const *params, int n, double lr)
+{
+    opt->step++;
+    double bc1 = 1 - pow(opt->beta1, (double)opt->step), bc2 = 1 - pow(opt->beta2, (double)opt->step);
+    for (int i = 0; i < n; i++) {
+        oiqa_param *p = params[i];
+        if (ensure_state(p, opt->kind == OIQA_OPT_ADAMW))
+            return oiqa_fail(OIQA_EXIT_DATA, NULL, "optimiser state for %s: out of memory", p->name);
+        if (opt->kind == OIQA_OPT_SGD) {
+            for (size_t k = 0; k < p->numel; k++) {
+                float g = p->g[k] + (float)opt->weight_decay * p->w[k];
+                p->m[k] = opt->step == 1 ? g : (float)opt->momentum * p->m[k] + g;
+                p->w[k] -= (float)lr * (opt->momentum > 0 ? p->m[k] : g);
+            }
+        } else {
+            float b1 = (float)opt->beta1, b2 = (float)opt->beta2;
+            for (size_t k = 0; k < p->numel; k++) {
+                float g = p->g[k];
+                p->w[k] -= (float)(lr * opt->weight_decay) * p->w[k];
+                p->m[k] = b1 * p->m[k] + (1 - b1) * g;
+                p->v[k] = b2 * p->v[k] + (1 - b2) * g * g;
+                double mhat = p->m[k] / bc1, vhat = p->v[k] / bc2;
+                p->w[k] -= (float)(lr * mhat / (sqrt(vhat) + opt->eps));
+            }
+        }
+    }
+    return OIQA_OK;
+}
+
+double oiqa_schedule_lr(const oiqa_schedule *s, long t)
+{
+    if (s->warmup > 0 && t < s->warmup) return s->lr * (double)(t + 1) / (double)s->warmup;
+    long after = t - (s->warmup > 0 ? s->warmup : 0);
+    switch (s->kind) {
+    case OIQA_SCHED_STEP:
+        return s->step_size > 0 ? s->lr * pow(s->gamma, (double)(after / s->step_size)) : s->lr;
+    case OIQA_SCHED_COSINE: {
+        long span = s->total - (s->warmup > 0 ? s->warmup : 0);
+        if (span <= 0) return s->min_lr;
+        double frac = after >= span ? 1.0 : (double)after / (double)span;
+        return s->min_lr + 0.5 * (s->lr - s->min_lr) * (1 + cos(M_PI * frac));
+    }
+    default: return s->lr;
+    }
+}
+
+double oiqa_clip_grad_norm(oiqa_param *const *params, int n, double max_norm)
+{
+    double sq = 0;
+    for (int i = 0; i < n; i++)
+        for (size_t k = 0; k < params[i]->numel; k++) sq += (double)params[i]->g[k] * params[i]->g[k];
+    double norm = sqrt(sq);
+    if (max_norm > 0 && norm > max_norm) {
+        float scale = (float)(max_norm / (norm + 1e-6));
+        for (int i = 0; i < n; i++)
+            for (size_t k = 0; k < params[i]->numel; k++) params[i]->g[k] *= scale;
+    }
+    return norm;
+}

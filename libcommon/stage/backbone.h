@@ -1,0 +1,42 @@
+/* The viewport feature stage (oiqa-resnet; any extractor of
+ * models/extractor.h that sees viewports): viewports.h5 [+ pseudoref.h5]
+ * -> a "backbone" feature file (DESIGN §3).
+ *
+ * For every image (row of viewports.h5), every stream (original = the
+ * viewports; restored and degraded = the pseudo-references, when a
+ * pseudoref.h5 is given) and every selected block b of the extractor:
+ *   /<stream>/<b>/mean  float32 [N,V,C]  per-channel spatial mean of the map
+ *   /<stream>/<b>/std   float32 [N,V,C]  per-channel spatial std, Bessel-
+ *                                        corrected (N-1), as torch.std
+ *   /<stream>/<b>/map   float16 [N,V,h,w,C] the map itself, or averaged to
+ *                                        P x P (AdaptiveAvgPool2d), on request
+ * Root attributes record the extractor, the weights (file name and sha256,
+ * or random:SEED with how it draws), the input size, the normalisation, the
+ * blocks, the streams and the source files with their sha256.
+ *
+ * /viewports may be uint8 (what oiqa-viewports writes) or float32 on the
+ * 0..255 scale (viewports made by other tools). A row holding NaN or Inf in
+ * its input, or whose features come out non-finite, is named in the error
+ * and stops the run (finished rows kept in OUT.partial); with skip_bad it is
+ * left out with a warning and listed in the root attribute `skipped`. */
+#ifndef OIQA_STAGE_BACKBONE_H
+#define OIQA_STAGE_BACKBONE_H
+
+#include "io/h5store.h"
+
+typedef struct {
+    const char *extractor; /* registry name, "resnet50" */
+    const char *weights;   /* checkpoint path or random:SEED */
+    const char *blocks;    /* comma-separated; NULL: the extractor's default */
+    const char *pseudoref; /* NULL, or a pseudoref.h5 covering every viewports row */
+    int maps;              /* also write the maps (float16) */
+    int map_size;          /* 0: native size; P > 0: averaged to P x P */
+    int batch;             /* viewports per forward pass, >= 1 */
+    int deflate;           /* 0..9 for the feature datasets */
+    int skip_bad, force, resume;
+} oiqa_backbone_opts;
+
+int oiqa_backbone_run(const oiqa_backbone_opts *o, const char *viewports, const char *out,
+                      const oiqa_provenance *prov);
+
+#endif

@@ -1,0 +1,273 @@
+/* The global feature stage; see stage/global.h. Images are decoded and
+ * resized in parallel (one per thread), then go through the extractor in
+ * batches from this thread, which also does every HDF5 call. */
+#include "stage/global.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/progress.h"
+#include "base/strutil.h"
+#include "geo/resize.h"
+#include "io/image.h"
+#include "models/extractor.h"
+#include "stage/features.h"
+#include "stage/viewports.h"
+
+typedef struct {
+    const char *name;
+    char *path;
+    char sha256[65];
+    uint8_t *resized; /* height x width x 3 */
+    oiqa_error err;
+    int failed;
+} image_job;
+
+typedef struct {
+    const oiqa_global_opts *o;
+    const oiqa_extractor_kind *kind;
+    oiqa_extractor ex;
+    int blocks[OIQA_EXTRACTOR_MAX_BLOCKS], n_blocks;
+    int map_h[OIQA_EXTRACTOR_MAX_BLOCKS], map_w[OIQA_EXTRACTOR_MAX_BLOCKS];
+    int H, W;
+    void *row[OIQA_STORE_MAX_DSETS]; /* batch x (row of each dataset) */
+    size_t row_values[OIQA_STORE_MAX_DSETS];
+    int n_row;
+    float *rgb; /* batch x H x W x 3 */
+    oiqa_tensor pooled;
+} global_run;
+
+static int positions_ok(const oiqa_extractor_kind *k, const int *blocks, int n_blocks, int h, int w)
+{
+    for (int i = 0; i < n_blocks; i++) {
+        int mh, mw;
+        k->map_shape(blocks[i], h, w, &mh, &mw);
+        if (mh * mw < 2) return 0;
+    }
+    return 1;
+}
+
+int oiqa_global_min_height(const char *extractor, const int *blocks, int n_blocks)
+{
+    const oiqa_extractor_kind *k = oiqa_extractor_find(extractor);
+    for (int h = 1; k && h <= 4096; h++)
+        if (positions_ok(k, blocks, n_blocks, h, 2 * h)) return h;
+    return 0;
+}
+
+static int precheck_inputs(const global_run *st, char *const *names, int n)
+{
+    const oiqa_global_opts *o = st->o;
+    int min_h = oiqa_global_min_height(st->kind->name, st->blocks, st->n_blocks);
+    int rc = oiqa_check_unique_names(names, n);
+    for (int i = 0; i < n && !rc; i++) {
+        char *path = oiqa_path_join(o->root, names[i]);
+        int w, h;
+        rc = oiqa_image_probe(path, o->max_pixels, &w, &h);
+        if (!rc && (h < min_h || w < 2 * min_h))
+            rc = oiqa_fail(OIQA_EXIT_DATA, path, "image too small (%dx%d): %s needs at least %dx%d", w, h,
+                           st->kind->name, 2 * min_h, min_h);
+        if (!rc && !o->allow_aspect && !oiqa_erp_aspect_ok(w, h))
+            rc = oiqa_fail(OIQA_EXIT_DATA, path,
+                           "not a 2:1 equirectangular image (%dx%d); use --allow-aspect to resize it anyway", w, h);
+        free(path);
+    }
+    return rc;
+}
+
+static int define_outputs(global_run *st, oiqa_store *store)
+{
+    const oiqa_global_opts *o = st->o;
+    int rc = OIQA_OK, per = o->maps ? 3 : 2;
+    for (int i = 0; i < st->n_blocks && !rc; i++) {
+        const oiqa_extractor_block *blk = &st->kind->blocks[st->blocks[i]];
+        uint64_t stat_dims[1] = {(uint64_t)blk->channels};
+        uint64_t map_dims[3] = {(uint64_t)st->map_h[i], (uint64_t)st->map_w[i], (uint64_t)blk->channels};
+        for (int what = 0; what < per && !rc; what++) {
+            char *p = oiqa_asprintf("/global/%s/%s", blk->name, what == 0 ? "mean" : what == 1 ? "std" : "map");
+            size_t values = what < 2 ? (size_t)blk->channels : (size_t)st->map_h[i] * st->map_w[i] * blk->channels;
+            rc = what < 2 ? oiqa_store_define(store, p, OIQA_F32, 1, stat_dims, o->deflate)
+                          : oiqa_store_define(store, p, OIQA_F16, 3, map_dims, o->deflate);
+            if (!rc) rc = oiqa_store_set_attr_string(store, p, "axes", what < 2 ? "N,C" : "N,H,W,C");
+            int k = st->n_row++;
+            st->row_values[k] = values;
+            if (!rc && !(st->row[k] = malloc((size_t)o->batch * values * (what < 2 ? 4 : 2))))
+                rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+            free(p);
+        }
+    }
+    char size[32];
+    snprintf(size, sizeof size, "%dx%d", st->W, st->H);
+    if (!rc) rc = oiqa_features_set_attrs(store, &st->ex, st->blocks, st->n_blocks);
+    if (!rc) rc = oiqa_store_set_attr_string(store, "/", "input_size", size);
+    if (!rc) rc = oiqa_store_set_attr_string(store, "/", "resize",
+                                             "area averaging when shrinking (cv2 INTER_AREA), linear when enlarging");
+    if (!rc && o->maps) rc = oiqa_store_set_attr_int(store, "/", "map_pooled", o->map_size);
+    return rc;
+}
+
+static void job_load(const global_run *st, image_job *j)
+{
+    oiqa_image img = {0};
+    oiqa_image_load_opts lo = {.max_pixels = st->o->max_pixels};
+    int rc = oiqa_image_load(j->path, &lo, &img);
+    if (!rc) rc = oiqa_resize_rgb_u8(&img, st->W, st->H, j->resized);
+    if (rc && !strstr(oiqa_errmsg(), j->path)) oiqa_fail_prefix("%s", j->path);
+    memcpy(j->sha256, lo.sha256, sizeof j->sha256);
+    oiqa_image_free(&img);
+    j->failed = rc != OIQA_OK;
+    if (rc) oiqa_error_capture(&j->err, rc);
+}
+
+static long fault_kill_after(void)
+{
+    const char *e = getenv("OIQA_FAULT_KILL_AFTER_ROWS");
+    return e && *e ? strtol(e, NULL, 10) : -1;
+}
+
+/* Forward of jobs[0..nb) and the feature rows of each; bad[b] set for
+ * images whose features are not finite (message logged or returned). */
+static int forward_batch(global_run *st, image_job *jobs, int nb, int *bad)
+{
+    size_t px = (size_t)st->H * st->W * 3;
+    for (int b = 0; b < nb; b++)
+        for (size_t k = 0; k < px; k++) st->rgb[b * px + k] = jobs[b].resized[k];
+    const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
+    int rc = oiqa_extractor_forward(&st->ex, st->rgb, nb, st->H, st->W, maps);
+    int per = st->o->maps ? 3 : 2;
+    for (int i = 0; !rc && i < st->n_blocks; i++) {
+        float *mean = st->row[i * per], *std = st->row[i * per + 1];
+        uint16_t *map = st->o->maps ? st->row[i * per + 2] : NULL;
+        rc = oiqa_block_features(maps[st->blocks[i]], mean, std, map, st->o->map_size, &st->pooled);
+    }
+    for (int b = 0; !rc && b < nb; b++) {
+        bad[b] = 0;
+        for (int i = 0; i < st->n_blocks && !bad[b]; i++)
+            for (int what = 0; what < 2 && !bad[b]; what++) {
+                size_t n = st->row_values[i * per + what];
+                const float *x = (const float *)st->row[i * per + what] + b * n;
+                size_t at = oiqa_first_nonfinite(x, n);
+                if (at < n) {
+                    oiqa_fail(OIQA_EXIT_DATA, jobs[b].path, "the %s features (%s, channel %zu) are NaN or Inf: check "
+                              "the weights", st->kind->blocks[st->blocks[i]].name, what ? "std" : "mean", at);
+                    bad[b] = 1;
+                    if (!st->o->skip_bad) return -1;
+                    oiqa_warn("skipped: %s", oiqa_errmsg());
+                }
+            }
+    }
+    return rc;
+}
+
+static int run_images(global_run *st, char *const *names, int n, oiqa_store *store, const char *out)
+{
+    const oiqa_global_opts *o = st->o;
+    int batch = o->batch, rc = OIQA_OK, n_skipped = 0;
+    image_job *jobs = calloc((size_t)batch, sizeof *jobs);
+    int *bad = calloc((size_t)batch, sizeof *bad);
+    if (!jobs || !bad) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    for (int b = 0; b < batch && !rc; b++)
+        if (!(jobs[b].resized = malloc((size_t)st->H * st->W * 3))) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    int64_t todo = 0;
+    for (int i = 0; i < n; i++) todo += !oiqa_store_has_name(store, names[i]);
+    if (todo < n) oiqa_info("resuming %s.partial: %lld of %d images already done", out, (long long)(n - todo), n);
+    oiqa_sbuf skipped = {0};
+    oiqa_sbuf_append(&skipped, "[");
+    long kill_after = fault_kill_after(), committed = 0;
+    oiqa_progress *prog = oiqa_progress_start(st->kind->name, "img", todo);
+    for (int next = 0; next < n && !rc;) {
+        int nb = 0;
+        while (nb < batch && next < n) {
+            const char *name = names[next++];
+            if (oiqa_store_has_name(store, name)) continue;
+            jobs[nb].name = name;
+            jobs[nb].path = oiqa_path_join(o->root, name);
+            nb++;
+        }
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int b = 0; b < nb; b++) job_load(st, &jobs[b]);
+        for (int b = 0; b < nb && !rc; b++)
+            if (jobs[b].failed) rc = oiqa_error_restore(&jobs[b].err);
+        if (!rc && nb) {
+            int e = forward_batch(st, jobs, nb, bad);
+            if (e < 0) {
+                char msg[OIQA_ERRMSG_MAX];
+                snprintf(msg, sizeof msg, "%s", oiqa_errmsg());
+                rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "%s (--skip-bad leaves such images out)", msg);
+            } else {
+                rc = e;
+            }
+        }
+        for (int b = 0; b < nb && !rc; b++) {
+            if (bad[b]) {
+                if (n_skipped++) oiqa_sbuf_append(&skipped, ",");
+                oiqa_sbuf_append_json_string(&skipped, jobs[b].name);
+            } else {
+                const void *rows[OIQA_STORE_MAX_DSETS];
+                for (int k = 0; k < st->n_row; k++)
+                    rows[k] = (const char *)st->row[k] + b * st->row_values[k] * (k % (o->maps ? 3 : 2) < 2 ? 4 : 2);
+                rc = oiqa_store_append(store, jobs[b].name, jobs[b].path, jobs[b].sha256, rows);
+                if (!rc && kill_after >= 0 && ++committed >= kill_after) raise(SIGKILL);
+            }
+            if (!rc) oiqa_progress_add(prog, 1);
+        }
+        for (int b = 0; b < nb; b++) free(jobs[b].path), jobs[b].path = NULL;
+    }
+    oiqa_sbuf_append(&skipped, "]");
+    if (rc) oiqa_progress_cancel(prog);
+    else oiqa_progress_end(prog);
+    if (!rc) rc = oiqa_store_set_attr_string(store, "/", "skipped", skipped.s);
+    if (!rc && n_skipped) oiqa_warn("%d of %d images skipped for NaN or Inf features (listed in the attribute skipped)",
+                                    n_skipped, n);
+    free(skipped.s);
+    for (int b = 0; jobs && b < batch; b++) free(jobs[b].resized), free(jobs[b].path);
+    free(jobs), free(bad);
+    return rc;
+}
+
+int oiqa_global_run(const oiqa_global_opts *o, char *const *names, int n_names, const char *out,
+                    const oiqa_provenance *prov)
+{
+    global_run st = {.o = o};
+    if (!(st.kind = oiqa_extractor_find(o->extractor)))
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown extractor '%s' (known: %s)", o->extractor,
+                         oiqa_extractor_names());
+    if (o->batch < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'batch': must be at least 1");
+    if (n_names < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "no input images");
+    st.H = o->height > 0 ? o->height : st.kind->input_h;
+    st.W = o->width > 0 ? o->width : st.kind->input_w;
+    int rc = oiqa_extractor_parse_blocks(st.kind, o->blocks, st.blocks, &st.n_blocks);
+    if (rc) return rc;
+    if (!positions_ok(st.kind, st.blocks, st.n_blocks, st.H, st.W)) {
+        int h = oiqa_global_min_height(st.kind->name, st.blocks, st.n_blocks);
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "input size %dx%d is below %s's minimum for these blocks (%dx%d)", st.W,
+                         st.H, st.kind->name, 2 * h, h);
+    }
+    for (int i = 0; i < st.n_blocks; i++) {
+        int mh, mw;
+        st.kind->map_shape(st.blocks[i], st.H, st.W, &mh, &mw);
+        st.map_h[i] = o->map_size > 0 ? o->map_size : mh;
+        st.map_w[i] = o->map_size > 0 ? o->map_size : mw;
+    }
+    if ((rc = precheck_inputs(&st, names, n_names))) return rc;
+    oiqa_store *store = NULL;
+    if ((rc = oiqa_extractor_open(o->extractor, o->weights, &st.ex))) goto done;
+    if (!(st.rgb = malloc((size_t)o->batch * st.H * st.W * 3 * sizeof(float)))) {
+        rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory for %d images of %dx%d", o->batch, st.W, st.H);
+        goto done;
+    }
+    if ((rc = oiqa_store_open_write(out, prov, o->resume ? OIQA_STORE_RESUME : OIQA_STORE_CREATE, o->force, &store)))
+        goto done;
+    if (!(rc = define_outputs(&st, store))) rc = run_images(&st, names, n_names, store, out);
+    rc = oiqa_stage_close(store, rc, out);
+done:
+    for (int k = 0; k < st.n_row; k++) free(st.row[k]);
+    free(st.rgb);
+    oiqa_tensor_free(&st.pooled);
+    oiqa_extractor_close(&st.ex);
+    return rc;
+}

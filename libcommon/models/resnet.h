@@ -32,11 +32,14 @@ static const int OIQA_RESNET50_STAGE_BLOCKS[OIQA_RESNET50_STAGES] = {3, 4, 6, 3}
 static const int OIQA_RESNET50_STAGE_PLANES[OIQA_RESNET50_STAGES] = {64, 128, 256, 512};
 
 /* A conv with its BatchNorm folded in: conv.weight/conv.bias point into the
- * owned weight (HWIO) and bias arrays. */
+ * owned weight (HWIO) and bias arrays, conv.winograd into the owned prepared
+ * Winograd weight (oiqa_conv2d_prepare, made at load; NULL unless the conv
+ * is 3x3 stride 1 pad 1). */
 typedef struct {
     oiqa_conv2d conv;
-    float *weight; /* [kh][kw][cin][cout], owned */
-    float *bias;   /* [cout], owned */
+    float *weight;   /* [kh][kw][cin][cout], owned */
+    float *bias;     /* [cout], owned */
+    float *prepared; /* NULL or owned (oiqa_nn_alloc) */
 } oiqa_folded_conv;
 
 typedef struct {

@@ -200,7 +200,8 @@ static int load_folded(const oiqa_ckpt *ck, const char *path, const char *conv_k
         oiqa_conv2d_weight_from_oihw(oihw, cout, cin, k, k, fc->weight);
         oiqa_bn_fold(k, k, cin, cout, fc->weight, NULL, bn, bn + cout, bn + 2 * cout, bn + 3 * cout,
                      OIQA_BN_EPS, fc->bias);
-        fc->conv = (oiqa_conv2d){k, k, cin, cout, stride, pad, fc->weight, fc->bias};
+        fc->conv = (oiqa_conv2d){k, k, cin, cout, stride, pad, fc->weight, fc->bias, NULL};
+        rc = oiqa_conv2d_prepare(&fc->conv, &fc->prepared);
     }
     free(oihw);
     free(bn);
@@ -271,6 +272,7 @@ static void free_folded(oiqa_folded_conv *fc)
 {
     free(fc->weight);
     free(fc->bias);
+    oiqa_nn_free(fc->prepared);
     memset(fc, 0, sizeof *fc);
 }
 

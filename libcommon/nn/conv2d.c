@@ -16,14 +16,19 @@
  *
  * Threads (see conv2d.h): with at least as many blocks as threads, an OpenMP
  * loop over blocks and OpenBLAS at 1 thread; with fewer, serial blocks, each
- * one sgemm with OpenBLAS's own threads. Either way one pool works at a time. */
+ * one sgemm with OpenBLAS's own threads. Either way one pool works at a time.
+ *
+ * A conv prepared by oiqa_conv2d_prepare (3x3, stride 1, pad 1) goes to
+ * nn/winograd.c instead, unless OIQA_NO_WINOGRAD is set. */
 #include "nn/conv2d.h"
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "nn/winograd.h"
 
 enum {
     CONV_SCRATCH_BYTES = 2 << 20, /* im2col buffer per thread */
@@ -50,6 +55,27 @@ void oiqa_conv2d_weight_from_oihw(const float *oihw, int cout, int cin, int kh, 
                 for (int v = 0; v < kw; v++)
                     hwio[(((size_t)u * kw + v) * cin + c) * cout + o] =
                         oihw[(((size_t)o * cin + c) * kh + u) * kw + v];
+}
+
+int oiqa_conv2d_prepare(oiqa_conv2d *cv, float **prepared)
+{
+    *prepared = NULL;
+    if (!oiqa_winograd_fits(cv)) return OIQA_OK;
+    float *u = oiqa_nn_alloc(oiqa_winograd_weight_floats(cv->cin, cv->cout) * sizeof(float));
+    if (!u)
+        return oiqa_fail(OIQA_EXIT_DATA, NULL, "conv2d: out of memory for the Winograd weight (%d -> %d)",
+                         cv->cin, cv->cout);
+    oiqa_winograd_weight(cv->weight, cv->cin, cv->cout, u);
+    cv->winograd = u;
+    *prepared = u;
+    return OIQA_OK;
+}
+
+/* OIQA_NO_WINOGRAD set to anything but "" or "0" (conv2d.h). */
+static int winograd_disabled(void)
+{
+    const char *s = getenv("OIQA_NO_WINOGRAD");
+    return s && *s && strcmp(s, "0") != 0;
 }
 
 typedef struct {
@@ -102,6 +128,32 @@ static void im2col_rows(const conv_job *job, size_t m0, int rows, float *cols)
     }
 }
 
+enum { EPI_CHUNK = 16 };
+
+/* y = max(0?, y + bias + residual) on n <= EPI_CHUNK channels. Fixed-size
+ * passes over a local copy so that -O2 vectorises them (a loop of unknown
+ * length stays scalar there, and the epilogue touches every output). */
+static inline void epilogue_chunk(float *y, const float *bias, const float *res, int relu, int n)
+{
+    float v[EPI_CHUNK] = {0}, t[EPI_CHUNK] = {0};
+    if (n == EPI_CHUNK) memcpy(v, y, sizeof v);
+    else memcpy(v, y, (size_t)n * sizeof(float));
+    if (bias) {
+        if (n == EPI_CHUNK) memcpy(t, bias, sizeof t);
+        else memcpy(t, bias, (size_t)n * sizeof(float));
+        for (int o = 0; o < EPI_CHUNK; o++) v[o] += t[o];
+    }
+    if (res) {
+        if (n == EPI_CHUNK) memcpy(t, res, sizeof t);
+        else memcpy(t, res, (size_t)n * sizeof(float));
+        for (int o = 0; o < EPI_CHUNK; o++) v[o] += t[o];
+    }
+    if (relu)
+        for (int o = 0; o < EPI_CHUNK; o++) v[o] = v[o] > 0.0f ? v[o] : 0.0f;
+    if (n == EPI_CHUNK) memcpy(y, v, sizeof v);
+    else memcpy(y, v, (size_t)n * sizeof(float));
+}
+
 /* y = max(0?, y + bias + residual) over a block of rows x cout. */
 static void epilogue(float *y, const float *residual, const float *bias, int rows, int cout,
                      int relu)
@@ -109,12 +161,9 @@ static void epilogue(float *y, const float *residual, const float *bias, int row
     for (int r = 0; r < rows; r++) {
         float *yr = y + (size_t)r * cout;
         const float *rr = residual ? residual + (size_t)r * cout : NULL;
-        if (bias)
-            for (int o = 0; o < cout; o++) yr[o] += bias[o];
-        if (rr)
-            for (int o = 0; o < cout; o++) yr[o] += rr[o];
-        if (relu)
-            for (int o = 0; o < cout; o++) yr[o] = yr[o] > 0.0f ? yr[o] : 0.0f;
+        for (int o = 0; o < cout; o += EPI_CHUNK)
+            epilogue_chunk(yr + o, bias ? bias + o : NULL, rr ? rr + o : NULL, relu,
+                           cout - o < EPI_CHUNK ? cout - o : EPI_CHUNK);
     }
 }
 
@@ -158,6 +207,9 @@ int oiqa_conv2d_forward(const oiqa_conv2d *cv, const oiqa_tensor *x,
     if (residual && !oiqa_tensor_same_shape(residual, y))
         return oiqa_fail(OIQA_EXIT_DATA, NULL, "conv2d: residual %dx%dx%dx%d is not the output's shape",
                          residual->n, residual->h, residual->w, residual->c);
+
+    if (cv->winograd && oiqa_winograd_fits(cv) && !winograd_disabled())
+        return oiqa_winograd_forward(cv, x, residual, relu, y);
 
     conv_job job = {
         .conv = cv, .x = x, .relu = relu, .y = y,

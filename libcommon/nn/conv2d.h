@@ -28,6 +28,8 @@ typedef struct {
     int stride, pad;     /* same on both axes; pad is zeros */
     const float *weight; /* [kh][kw][cin][cout], not owned */
     const float *bias;   /* [cout] or NULL, not owned */
+    const float *winograd; /* NULL, or the transformed weight set by
+                            * oiqa_conv2d_prepare (nn/winograd.h), not owned */
 } oiqa_conv2d;
 
 /* floor((in + 2 pad - k) / stride) + 1, PyTorch's output size; <= 0 when the
@@ -38,6 +40,15 @@ int oiqa_conv2d_out_size(int in, int k, int stride, int pad);
  * alias src). */
 void oiqa_conv2d_weight_from_oihw(const float *oihw, int cout, int cin, int kh, int kw,
                                   float *hwio);
+
+/* Precomputes what a faster algorithm needs from the weight, once, at model
+ * load: for a 3x3, stride 1, pad 1 conv the Winograd F(4x4, 3x3) transform
+ * of the weight (nn/winograd.h, 4x fewer multiplies; 4x the weight's
+ * memory). Sets conv->winograd and *prepared to a new buffer the caller owns
+ * and releases with oiqa_nn_free after the last forward; for other convs
+ * sets *prepared = NULL and changes nothing. Call again after changing
+ * conv->weight. Returns OIQA_OK, or OIQA_EXIT_DATA when out of memory. */
+int oiqa_conv2d_prepare(oiqa_conv2d *conv, float **prepared);
 
 /* y = act(conv(x) + bias + residual) as above. y must already have the shape
  * n x oh x ow x cout, and residual (NULL for none) the same shape as y; y must
@@ -53,6 +64,13 @@ void oiqa_conv2d_weight_from_oihw(const float *oihw, int cout, int cin, int kh, 
  * too small to give every thread a block, the blocks run serially and each
  * sgemm uses OpenBLAS's threads instead. Blocks also bound the im2col scratch
  * to about 2 MB per thread (CONV_SCRATCH_BYTES in conv2d.c).
+ *
+ * A prepared 3x3 stride-1 pad-1 conv (conv->winograd set) runs as Winograd
+ * F(4x4, 3x3) instead: same threading rule, blocks of 4x4 output tiles, a few
+ * MB of scratch per thread (nn/winograd.c); it rounds more than the im2col
+ * path (up to about 1e-5 of max|y| on random data). Debugging switch: the
+ * environment variable OIQA_NO_WINOGRAD=1 (read at each call) forces the
+ * im2col path, e.g. to compare speed or rounding.
  *
  * Because it sets OpenBLAS's (process-wide) thread count, call it from serial
  * code, not from inside an OpenMP parallel region or from several threads at

@@ -26,10 +26,11 @@ if [ "$RC" -eq 0 ]; then
         printf '%s' "$OUT" | grep -q '@stage = "backbone"' && ! printf '%s' "$OUT" | grep -q '/original/layer1'; then
         pass resnet_random_weights_layout; else fail resnet_random_weights_layout "$(printf '%s' "$OUT" | head -40)"; fi
 else fail resnet_random_weights_layout "exit $RC: $ERR"; fi
-# Same seed, other thread count and batch size: the same features (to float
-# rounding of a different GEMM blocking).
+# Same seed, other thread count and batch size: the same features to float
+# rounding (other GEMM blockings sum in other orders; layer4 values reach
+# ~60, so 1e-3 absolute is within DESIGN §6's 1e-4 of the largest value).
 run_b
-run "$H5" diff a.h5 b.h5 --rtol 1e-4 --atol 1e-5
+run "$H5" diff a.h5 b.h5 --rtol 1e-4 --atol 1e-3
 [ "$RC" -eq 0 ] && pass resnet_random_deterministic || fail resnet_random_deterministic "$OUT $ERR"
 run "$H5" stats a.h5
 if [ "$RC" -eq 0 ] && ! printf '%s' "$OUT" | awk 'NR>1 && ($(NF-1) != 0 || $NF != 0) {bad=1} END {exit !bad}'; then
@@ -47,7 +48,7 @@ if printf '%s' "$OUT" | grep -qE '^/original/layer3/map +float16 \[3,6,2,2,1024\
 if [ -f k.h5.partial ] && [ ! -f k.h5 ]; then
     run "$R" vp.h5 --weights random:7 -o k.h5 --resume
     if [ "$RC" -eq 0 ] && printf '%s' "$ERR" | grep -q '1 of 3 images already done'; then
-        run "$H5" diff a.h5 k.h5 --rtol 1e-4 --atol 1e-5
+        run "$H5" diff a.h5 k.h5 --rtol 1e-4 --atol 1e-3
         [ "$RC" -eq 0 ] && pass resnet_resume_after_kill || fail resnet_resume_after_kill "diff: $OUT $ERR"
     else fail resnet_resume_after_kill "exit $RC: $ERR"; fi
 else fail resnet_resume_after_kill "the killed run left no .partial"; fi

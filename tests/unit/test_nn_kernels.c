@@ -118,7 +118,7 @@ static double conv_case(const conv_shape *s, int use_bias, int use_residual, int
     oiqa_tensor y = new_tensor(s->n, oh, ow, s->cout);
     oiqa_ref_conv2d(&x, w_oihw, bias, s->cout, s->kh, s->kw, s->stride, s->pad,
                     use_residual ? &res : NULL, relu, &ref);
-    oiqa_conv2d cv = {s->kh, s->kw, s->cin, s->cout, s->stride, s->pad, w_hwio, bias};
+    oiqa_conv2d cv = {s->kh, s->kw, s->cin, s->cout, s->stride, s->pad, w_hwio, bias, NULL};
     int rc;
     if (use_residual && residual_in_place) {
         memcpy(y.data, res.data, oiqa_tensor_numel(&y) * sizeof(float));
@@ -213,7 +213,7 @@ static void t_conv_weight_layout(void)
 static void t_conv_bad_shapes(void)
 {
     float w[3 * 3 * 4 * 2] = {0};
-    oiqa_conv2d cv = {3, 3, 4, 2, 2, 1, w, NULL};
+    oiqa_conv2d cv = {3, 3, 4, 2, 2, 1, w, NULL, NULL};
     oiqa_tensor x = random_tensor(1, 7, 5, 4), y = new_tensor(1, 4, 3, 2), bad = new_tensor(1, 4, 4, 2);
     CHECK(oiqa_conv2d_out_size(7, 3, 2, 1) == 4 && oiqa_conv2d_out_size(5, 3, 2, 1) == 3);
     CHECK(oiqa_conv2d_out_size(2, 7, 1, 0) <= 0);
@@ -243,7 +243,7 @@ static void t_conv_threads(void)
         float *w = random_array(wcount), *bias = random_array((size_t)s->cout);
         oiqa_tensor x = random_tensor(s->n, s->h, s->w, s->cin), res = random_tensor(s->n, oh, ow, s->cout);
         oiqa_tensor y1 = new_tensor(s->n, oh, ow, s->cout), y2 = new_tensor(s->n, oh, ow, s->cout);
-        oiqa_conv2d cv = {s->kh, s->kw, s->cin, s->cout, s->stride, s->pad, w, bias};
+        oiqa_conv2d cv = {s->kh, s->kw, s->cin, s->cout, s->stride, s->pad, w, bias, NULL};
         oiqa_threads_set(1);
         CHECK(oiqa_conv2d_forward(&cv, &x, &res, 1, &y1) == OIQA_OK);
         oiqa_threads_set(2);
@@ -287,7 +287,7 @@ static void t_bn_fold(void)
             oiqa_conv2d_weight_from_oihw(w_oihw, s->cout, s->cin, s->kh, s->kw, w_hwio);
             oiqa_bn_fold(s->kh, s->kw, s->cin, s->cout, w_hwio, conv_bias, gamma, beta, mean, var,
                          OIQA_BN_EPS, folded_bias);
-            oiqa_conv2d cv = {s->kh, s->kw, s->cin, s->cout, s->stride, s->pad, w_hwio, folded_bias};
+            oiqa_conv2d cv = {s->kh, s->kw, s->cin, s->cout, s->stride, s->pad, w_hwio, folded_bias, NULL};
             CHECK(oiqa_conv2d_forward(&cv, &x, NULL, 0, &y) == OIQA_OK);
             double e = rel_err(y.data, ref.data, oiqa_tensor_numel(&y));
             CHECK_MSG(e <= REL_TOL, "shape %d bias %d: rel err %g", i, with_bias, e);
@@ -427,7 +427,7 @@ static void t_conv_speed(void)
     size_t wcount = (size_t)9 * 64 * 64;
     float *w = random_array(wcount), *bias = random_array(64);
     oiqa_tensor x = random_tensor(1, 56, 56, 64), res = random_tensor(1, 56, 56, 64), y = new_tensor(1, 56, 56, 64);
-    oiqa_conv2d cv = {s.kh, s.kw, s.cin, s.cout, s.stride, s.pad, w, bias};
+    oiqa_conv2d cv = {s.kh, s.kw, s.cin, s.cout, s.stride, s.pad, w, bias, NULL};
     CHECK(oiqa_conv2d_forward(&cv, &x, &res, 1, &y) == OIQA_OK); /* warm up */
     int reps = 5;
     double t0 = now_s();

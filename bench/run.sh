@@ -51,11 +51,64 @@ bench_resnet() {
         printf "ratio resnet50 ours/torch (better layout): %.2f\n", o / best }'
 }
 
-all=(viewports resnet)
+# VMamba-T v0 and VMamba-T[s1l8] (random weights, models/vmamba_random.h),
+# 2 threads: one 512x1024 ERP and a batch of 8 viewports of 224x224, ours
+# against bench/vmamba_torch.py (PyTorch, written from the fixture README's
+# equations, the same weights through an oiqa HDF5 weight file).
+bench_vmamba() {
+    local preset label ours theirs out
+    for preset in vmamba_t_v0 vmamba_t_s1l8; do
+        for shape in "512 1024 1" "224 224 8"; do
+            set -- $shape
+            label="$preset ${1}x${2} batch $3"
+            echo "== vmamba: $label, 2 threads"
+            out=$("$BENCHBIN/bench_vmamba" "$preset" --h "$1" --w "$2" --batch "$3" --threads 2 --reps 3 \
+                  --save-weights "$tmp/$preset.h5")
+            echo "$out"
+            ours=$(awk '/^OIQA_IMAGES_PER_S/ {print $2}' <<< "$out")
+            out=$("$PY" bench/vmamba_torch.py bench "$tmp/$preset.h5" --h "$1" --w "$2" --batch "$3" \
+                  --threads 2 --reps 1 --warmup 0 --label "$preset")
+            echo "$out"
+            theirs=$(awk '/^TORCH_IMAGES_PER_S/ {print $3}' <<< "$out")
+            awk -v o="$ours" -v t="$theirs" -v l="$label" 'BEGIN { printf "ratio vmamba %s ours/torch: %.2f\n", l, o / t }'
+        done
+    done
+}
+
+# The iqa/ operators (distortions, restorers, SSIM, MS-SSIM) on 16 crops of
+# 224x224 of a shipped panorama, threads over viewports as oiqa-pseudoref runs
+# them: absolute viewports/s with 1 and 2 threads (no Python peer takes the
+# same parameters; docs/iqa.md).
+bench_iqa() {
+    echo "== iqa: operators on 224x224 viewports (city_tonemapped.png crops), 1 and 2 threads"
+    "$BENCHBIN/bench_iqa" data/panoramas/city_tonemapped.png --seconds 1
+}
+
+all=(viewports resnet vmamba iqa)
 for name in "${@:-${all[@]}}"; do
     case "$name" in
         viewports) bench_viewports ;;
         resnet) bench_resnet ;;
+        vmamba) bench_vmamba ;;
+        iqa) bench_iqa ;;
         *) echo "bench/run.sh: unknown benchmark '$name' (have: ${all[*]})" >&2; exit 2 ;;
     esac
 done
+
+# One training epoch of the MTFI head (500 images x 20 viewports of random
+# cached features, ResNet-50 layer2..4 for three streams + a VMamba-T global
+# vector, hidden 256, batch 16, SGD), 2 threads: bench/bench_train.c against
+# the same architecture in PyTorch (bench/train_torch.py). Appended after the
+# dispatcher: runs with the full suite (no arguments) or with BENCH_TRAIN=1.
+bench_train() {
+    echo "== train: one epoch of the MTFI head, 500 images x 20 viewports, batch 16, 2 threads"
+    local out ours theirs
+    out=$("$BENCHBIN/bench_train" --images 500 --views 20 --threads 2 --epochs 2)
+    echo "$out"
+    ours=$(awk '/^OIQA_IMAGES_PER_S/ {print $2}' <<< "$out")
+    out=$("$PY" bench/train_torch.py --images 500 --views 20 --threads 2 --epochs 2)
+    echo "$out"
+    theirs=$(awk '/^TORCH_IMAGES_PER_S/ {print $2}' <<< "$out")
+    awk -v o="$ours" -v t="$theirs" 'BEGIN { printf "ratio train ours/torch: %.2f\n", o / t }'
+}
+if [ $# -eq 0 ] || [ "${BENCH_TRAIN:-0}" = 1 ]; then bench_train; fi

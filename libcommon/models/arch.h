@@ -1,7 +1,7 @@
 /* Known architectures a checkpoint can be checked against (oiqa-weights
  * verify, convert --arch). One table row per architecture: its name and a
  * function that loads the open checkpoint into that model and discards it,
- * so the check is exactly what the model's loader accepts. Add VMamba here. */
+ * so the check is exactly what the model's loader accepts. */
 #ifndef OIQA_MODELS_ARCH_H
 #define OIQA_MODELS_ARCH_H
 

@@ -10,10 +10,14 @@
 #include "base/sha256.h"
 #include "base/strutil.h"
 
-extern const oiqa_extractor_kind oiqa_resnet50_extractor;
+extern const oiqa_extractor_kind oiqa_resnet50_extractor, oiqa_vmamba_t_v0_extractor, oiqa_vmamba_t_s2l5_extractor,
+    oiqa_vmamba_t_s1l8_extractor;
 
 static const oiqa_extractor_kind *const EXTRACTORS[] = {
     &oiqa_resnet50_extractor,
+    &oiqa_vmamba_t_v0_extractor,
+    &oiqa_vmamba_t_s2l5_extractor,
+    &oiqa_vmamba_t_s1l8_extractor,
 };
 #define N_EXTRACTORS (int)(sizeof EXTRACTORS / sizeof EXTRACTORS[0])
 

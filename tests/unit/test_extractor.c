@@ -149,6 +149,30 @@ static void t_resnet_extractor_forward(void)
     oiqa_extractor_close(&ex);
 }
 
+/* VMamba's map_shape (both stems, odd and non-square sides) agrees with the
+ * forward pass. */
+static void t_vmamba_map_shapes(void)
+{
+    const char *names[2] = {"vmamba_t_v0", "vmamba_t_s1l8"};
+    for (int e = 0; e < 2; e++) {
+        oiqa_extractor ex;
+        CHECK_MSG(oiqa_extractor_open(names[e], "random:1", &ex) == OIQA_OK, "%s", oiqa_errmsg());
+        if (!ex.kind) continue;
+        int h = 37, w = 70;
+        float *rgb = calloc((size_t)h * w * 3, sizeof(float));
+        const oiqa_tensor *maps[8];
+        CHECK(oiqa_extractor_forward(&ex, rgb, 1, h, w, maps) == OIQA_OK);
+        for (int b = 0; b < 4; b++) {
+            int mh, mw;
+            ex.kind->map_shape(b, h, w, &mh, &mw);
+            CHECK_MSG(maps[b]->h == mh && maps[b]->w == mw && maps[b]->c == ex.kind->blocks[b].channels,
+                      "%s stage%d: %dx%dx%d, map_shape %dx%d", names[e], b, maps[b]->h, maps[b]->w, maps[b]->c, mh, mw);
+        }
+        free(rgb);
+        oiqa_extractor_close(&ex);
+    }
+}
+
 static void t_adaptive_avgpool(void)
 {
     const int shapes[][4] = {{7, 7, 2, 2}, {7, 5, 3, 2}, {4, 6, 4, 6}, {3, 3, 5, 4}, {1, 1, 1, 1}, {9, 14, 1, 1}};
@@ -191,6 +215,7 @@ int main(void)
     RUN(t_resnet_random_weights);
     RUN(t_registry);
     RUN(t_resnet_extractor_forward);
+    RUN(t_vmamba_map_shapes);
     RUN(t_adaptive_avgpool);
     return check_done();
 }

@@ -6,42 +6,20 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "models/keycheck.h"
 #include "models/resnet.h"
 #include "nn/batchnorm.h"
 
 
-#define MAX_LISTED 3 /* keys named per kind of mismatch */
-
-typedef struct {
-    char name[64];
-    int ndim;
-    int64_t shape[4];
-} expected_key;
-
-typedef struct {
-    expected_key *keys;
-    int count, cap;
-} key_list;
-
-static int add_key(key_list *l, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
+/* One expected key of up to 4 dimensions (unused trailing ones are 0). */
+static int add_key(oiqa_key_list *l, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
 {
-    if (l->count == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 512;
-        expected_key *k = realloc(l->keys, sizeof *k * cap);
-        if (!k) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
-        l->keys = k;
-        l->cap = cap;
-    }
-    expected_key *k = &l->keys[l->count++];
-    snprintf(k->name, sizeof k->name, "%s", name);
-    k->ndim = ndim;
     int64_t d[4] = {d0, d1, d2, d3};
-    memcpy(k->shape, d, sizeof d);
-    return OIQA_OK;
+    return oiqa_key_list_add(l, name, ndim, d);
 }
 
 /* prefix.weight (cout, cin, k, k) and the BN at bn_prefix.{weight,bias,running_mean,running_var} (c). */
-static int add_conv_bn(key_list *l, const char *conv, const char *bn, int cout, int cin, int k)
+static int add_conv_bn(oiqa_key_list *l, const char *conv, const char *bn, int cout, int cin, int k)
 {
     char name[64];
     int rc;
@@ -56,7 +34,7 @@ static int add_conv_bn(key_list *l, const char *conv, const char *bn, int cout, 
 }
 
 /* Every float tensor of torchvision's resnet50() state dict, in its order. */
-static int expected_keys(key_list *l)
+static int expected_keys(oiqa_key_list *l)
 {
     int rc = add_conv_bn(l, "conv1", "bn1", 64, 3, 7);
     int cin = 64;
@@ -83,22 +61,6 @@ static int expected_keys(key_list *l)
     return rc;
 }
 
-static int shape_matches(const oiqa_ck_tensor *t, const expected_key *k)
-{
-    if (t->ndim != k->ndim) return 0;
-    for (int d = 0; d < k->ndim; d++)
-        if (t->shape[d] != k->shape[d]) return 0;
-    return 1;
-}
-
-static void format_shape(char *buf, size_t n, int ndim, const int64_t *shape)
-{
-    size_t used = (size_t)snprintf(buf, n, "[");
-    for (int d = 0; d < ndim && used < n; d++)
-        used += (size_t)snprintf(buf + used, n - used, d ? ",%lld" : "%lld", (long long)shape[d]);
-    if (used < n) snprintf(buf + used, n - used, "]");
-}
-
 static int is_batches_tracked(const char *name)
 {
     const char *suffix = ".num_batches_tracked";
@@ -106,66 +68,12 @@ static int is_batches_tracked(const char *name)
     return n > s && strcmp(name + n - s, suffix) == 0;
 }
 
-/* The first few mismatches of one kind ("missing", ...) as text. */
-typedef struct {
-    int count;
-    char text[400];
-} mismatch_list;
-
-static void note_mismatch(mismatch_list *m, const char *item)
+/* Compares the checkpoint's keys with the expected list (models/keycheck.h);
+ * BatchNorm's num_batches_tracked counters are optional. */
+static int check_keys(const oiqa_ckpt *ck, const char *path, const oiqa_key_list *l)
 {
-    if (m->count++ >= MAX_LISTED) return;
-    size_t used = strlen(m->text);
-    snprintf(m->text + used, sizeof m->text - used, "%s%s", m->count > 1 ? ", " : "", item);
-}
-
-/* "; KIND a, b, c, ..." for a non-empty list (into dst at its end). */
-static void append_kind(char *dst, size_t n, const char *kind, const mismatch_list *m)
-{
-    if (!m->count) return;
-    size_t used = strlen(dst);
-    snprintf(dst + used, n - used, "%s%s %s%s", used ? "; " : "", kind, m->text,
-             m->count > MAX_LISTED ? ", ..." : "");
-}
-
-/* Compares the checkpoint's keys with the expected list; fails naming path
- * with the counts and the first few keys of each kind of mismatch. */
-static int check_keys(const oiqa_ckpt *ck, const char *path, const key_list *l)
-{
-    mismatch_list missing = {0}, misshaped = {0}, unexpected = {0};
-    char item[256], sa[48], sb[48];
-    for (int i = 0; i < l->count; i++) {
-        const expected_key *k = &l->keys[i];
-        const oiqa_ck_tensor *t = oiqa_ckpt_find(ck, k->name);
-        format_shape(sa, sizeof sa, k->ndim, k->shape);
-        if (!t) {
-            snprintf(item, sizeof item, "%s %s", k->name, sa);
-            note_mismatch(&missing, item);
-        } else if (!shape_matches(t, k)) {
-            format_shape(sb, sizeof sb, t->ndim, t->shape);
-            snprintf(item, sizeof item, "%s is %s, expected %s", k->name, sb, sa);
-            note_mismatch(&misshaped, item);
-        }
-    }
-    for (int i = 0; i < oiqa_ckpt_count(ck); i++) {
-        const oiqa_ck_tensor *t = oiqa_ckpt_tensor(ck, i);
-        if (is_batches_tracked(t->name)) continue;
-        int known = 0;
-        for (int j = 0; j < l->count && !known; j++) known = strcmp(l->keys[j].name, t->name) == 0;
-        if (!known) {
-            snprintf(item, sizeof item, "%.160s", t->name);
-            note_mismatch(&unexpected, item);
-        }
-    }
-    if (missing.count + unexpected.count + misshaped.count == 0) return OIQA_OK;
-    char listed[1400] = "";
-    append_kind(listed, sizeof listed, "missing", &missing);
-    append_kind(listed, sizeof listed, "mis-shaped", &misshaped);
-    append_kind(listed, sizeof listed, "unexpected", &unexpected);
-    return oiqa_fail(OIQA_EXIT_DATA, path,
-                     "not a torchvision ResNet-50 state dict: %d missing, %d unexpected, "
-                     "%d mis-shaped keys: %s",
-                     missing.count, unexpected.count, misshaped.count, listed);
+    const oiqa_key_rules rules = {.ignored = is_batches_tracked};
+    return oiqa_check_state_dict(ck, path, l, &rules, "a torchvision ResNet-50 state dict");
 }
 
 static int read_key(const oiqa_ckpt *ck, const char *path, const char *name, float *dst)
@@ -248,10 +156,10 @@ static int load_weights(const oiqa_ckpt *ck, const char *path, oiqa_resnet50 *ne
 int oiqa_resnet50_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet50 *net)
 {
     memset(net, 0, sizeof *net);
-    key_list keys = {0};
+    oiqa_key_list keys = {0};
     int rc = expected_keys(&keys);
     if (!rc) rc = check_keys(ck, path, &keys);
-    free(keys.keys);
+    oiqa_key_list_free(&keys);
     if (!rc) rc = load_weights(ck, path, net);
     if (rc) oiqa_resnet50_free(net);
     return rc;

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "models/keycheck.h"
 #include "models/vmamba.h"
 
 /* R = ceil(C / 16), the official dt_rank "auto". */
@@ -11,16 +12,9 @@ static inline int vmamba_dt_rank(int dim) { return (dim + 15) / 16; }
 static inline int vmamba_d_inner(const oiqa_vmamba_config *c, int dim) { return (int)(c->ssm_ratio * dim); }
 static inline int vmamba_mlp_hidden(const oiqa_vmamba_config *c, int dim) { return (int)(c->mlp_ratio * dim); }
 
-typedef struct {
-    char name[96];    /* current key name */
-    int ndim;
-    int64_t shape[4];
-} vmamba_key;
-
-typedef struct {
-    vmamba_key *keys; /* malloc'ed; free(keys) */
-    int count, cap;
-} vmamba_key_list;
+/* Expected keys (current names) with their shapes: models/keycheck.h. */
+typedef oiqa_expected_key vmamba_key;
+typedef oiqa_key_list vmamba_key_list;
 
 /* Appends every key of the state dict of VSSM(cfg), in its order, with its
  * shape. The caller frees l->keys (also on failure). */

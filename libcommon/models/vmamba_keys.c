@@ -9,8 +9,6 @@
 #include "base/error.h"
 #include "models/vmamba_internal.h"
 
-#define MAX_LISTED 3 /* keys named per kind of mismatch */
-
 /* First-release names (MzeroMiko/VMamba, January 2024): PatchEmbed2D had
  * .proj/.norm, VSSBlock had .ln_1/.self_attention, the classifier norm and
  * head sat at the top level. The downsample names did not change. */
@@ -55,22 +53,13 @@ static int add_key(vmamba_key_list *l, int ndim, int64_t d0, int64_t d1, int64_t
 static int add_key(vmamba_key_list *l, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3, const char *fmt,
                    ...)
 {
-    if (l->count == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 256;
-        vmamba_key *k = realloc(l->keys, sizeof *k * cap);
-        if (!k) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
-        l->keys = k;
-        l->cap = cap;
-    }
-    vmamba_key *k = &l->keys[l->count++];
+    char name[sizeof l->keys[0].name + 1];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(k->name, sizeof k->name, fmt, ap);
+    vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    k->ndim = ndim;
     int64_t d[4] = {d0, d1, d2, d3};
-    memcpy(k->shape, d, sizeof d);
-    return OIQA_OK;
+    return oiqa_key_list_add(l, name, ndim, d);
 }
 
 /* PREFIX.weight and PREFIX.bias of a LayerNorm over c channels. */
@@ -165,32 +154,9 @@ static int shape_matches(const oiqa_ck_tensor *t, const vmamba_key *k)
     return 1;
 }
 
-static void format_shape(char *buf, size_t n, int ndim, const int64_t *shape)
-{
-    size_t used = (size_t)snprintf(buf, n, "[");
-    for (int d = 0; d < ndim && used < n; d++)
-        used += (size_t)snprintf(buf + used, n - used, d ? ",%lld" : "%lld", (long long)shape[d]);
-    if (used < n) snprintf(buf + used, n - used, "]");
-}
 
-typedef struct {
-    int count;
-    char text[480];
-} mismatch_list;
 
-static void note_mismatch(mismatch_list *m, const char *item)
-{
-    if (m->count++ >= MAX_LISTED) return;
-    size_t used = strlen(m->text);
-    snprintf(m->text + used, sizeof m->text - used, "%s%s", m->count > 1 ? ", " : "", item);
-}
 
-static void append_kind(char *dst, size_t n, const char *kind, const mismatch_list *m)
-{
-    if (!m->count) return;
-    size_t used = strlen(dst);
-    snprintf(dst + used, n - used, "%s%s %s%s", used ? "; " : "", kind, m->text, m->count > MAX_LISTED ? ", ..." : "");
-}
 
 /* Whether a checkpoint key is one of the expected ones, under either name. */
 static int is_expected(const vmamba_key_list *l, const char *name)
@@ -214,37 +180,11 @@ void vmamba_describe(const oiqa_vmamba_config *c, char *out, size_t n)
 
 static int report(const oiqa_ckpt *ck, const char *path, const oiqa_vmamba_config *cfg, const vmamba_key_list *l)
 {
-    mismatch_list missing = {0}, misshaped = {0}, unexpected = {0};
-    char item[256], sa[48], sb[48];
-    for (int i = 0; i < l->count; i++) {
-        const vmamba_key *k = &l->keys[i];
-        const oiqa_ck_tensor *t = vmamba_find(ck, k->name);
-        format_shape(sa, sizeof sa, k->ndim, k->shape);
-        if (!t) {
-            snprintf(item, sizeof item, "%s %s", k->name, sa);
-            note_mismatch(&missing, item);
-        } else if (!shape_matches(t, k)) {
-            format_shape(sb, sizeof sb, t->ndim, t->shape);
-            snprintf(item, sizeof item, "%s is %s, expected %s", t->name, sb, sa);
-            note_mismatch(&misshaped, item);
-        }
-    }
-    for (int i = 0; i < oiqa_ckpt_count(ck); i++) {
-        const oiqa_ck_tensor *t = oiqa_ckpt_tensor(ck, i);
-        if (!is_expected(l, t->name)) {
-            snprintf(item, sizeof item, "%.160s", t->name);
-            note_mismatch(&unexpected, item);
-        }
-    }
-    if (missing.count + unexpected.count + misshaped.count == 0) return OIQA_OK;
-    char listed[1600] = "", what[200];
-    append_kind(listed, sizeof listed, "missing", &missing);
-    append_kind(listed, sizeof listed, "mis-shaped", &misshaped);
-    append_kind(listed, sizeof listed, "unexpected", &unexpected);
-    vmamba_describe(cfg, what, sizeof what);
-    return oiqa_fail(OIQA_EXIT_DATA, path,
-                     "not a VMamba state dict (%s): %d missing, %d unexpected, %d mis-shaped keys: %s", what,
-                     missing.count, unexpected.count, misshaped.count, listed);
+    char what[240], desc[200];
+    vmamba_describe(cfg, desc, sizeof desc);
+    snprintf(what, sizeof what, "a VMamba state dict (%s)", desc);
+    const oiqa_key_rules rules = {.find = vmamba_find, .expected = is_expected, .shape_ok = shape_matches};
+    return oiqa_check_state_dict(ck, path, l, &rules, what);
 }
 
 int vmamba_check_keys(const oiqa_ckpt *ck, const char *path, const oiqa_vmamba_config *cfg)
@@ -252,7 +192,7 @@ int vmamba_check_keys(const oiqa_ckpt *ck, const char *path, const oiqa_vmamba_c
     vmamba_key_list keys = {0};
     int rc = vmamba_expected_keys(&keys, cfg);
     if (!rc) rc = report(ck, path, cfg, &keys);
-    free(keys.keys);
+    oiqa_key_list_free(&keys);
     return rc;
 }
 

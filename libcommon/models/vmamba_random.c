@@ -69,7 +69,7 @@ int oiqa_vmamba_random_ckpt(const oiqa_vmamba_config *cfg, uint64_t seed, oiqa_c
         for (int d = 0; d < k->ndim; d++) n *= k->shape[d];
         fill(k, v, n, &rng);
     }
-    free(keys.keys);
+    oiqa_key_list_free(&keys);
     if (rc) oiqa_ckpt_close(ck);
     else *out = ck;
     return rc;

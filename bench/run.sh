@@ -84,22 +84,10 @@ bench_iqa() {
     "$BENCHBIN/bench_iqa" data/panoramas/city_tonemapped.png --seconds 1
 }
 
-all=(viewports resnet vmamba iqa)
-for name in "${@:-${all[@]}}"; do
-    case "$name" in
-        viewports) bench_viewports ;;
-        resnet) bench_resnet ;;
-        vmamba) bench_vmamba ;;
-        iqa) bench_iqa ;;
-        *) echo "bench/run.sh: unknown benchmark '$name' (have: ${all[*]})" >&2; exit 2 ;;
-    esac
-done
-
 # One training epoch of the MTFI head (500 images x 20 viewports of random
 # cached features, ResNet-50 layer2..4 for three streams + a VMamba-T global
 # vector, hidden 256, batch 16, SGD), 2 threads: bench/bench_train.c against
-# the same architecture in PyTorch (bench/train_torch.py). Appended after the
-# dispatcher: runs with the full suite (no arguments) or with BENCH_TRAIN=1.
+# the same architecture in PyTorch (bench/train_torch.py).
 bench_train() {
     echo "== train: one epoch of the MTFI head, 500 images x 20 viewports, batch 16, 2 threads"
     local out ours theirs
@@ -111,4 +99,15 @@ bench_train() {
     theirs=$(awk '/^TORCH_IMAGES_PER_S/ {print $2}' <<< "$out")
     awk -v o="$ours" -v t="$theirs" 'BEGIN { printf "ratio train ours/torch: %.2f\n", o / t }'
 }
-if [ $# -eq 0 ] || [ "${BENCH_TRAIN:-0}" = 1 ]; then bench_train; fi
+
+all=(viewports resnet vmamba iqa train)
+for name in "${@:-${all[@]}}"; do
+    case "$name" in
+        viewports) bench_viewports ;;
+        resnet) bench_resnet ;;
+        vmamba) bench_vmamba ;;
+        iqa) bench_iqa ;;
+        train) bench_train ;;
+        *) echo "bench/run.sh: unknown benchmark '$name' (have: ${all[*]})" >&2; exit 2 ;;
+    esac
+done

@@ -212,12 +212,16 @@ int ckpt_open_h5(oiqa_ckpt *ck)
 
 static int write_root_attrs(hid_t f, const oiqa_ckpt *ck, const oiqa_weights_write_opts *o, const char *partial)
 {
-    char sha[65], now[32];
-    int rc = oiqa_sha256_file(o->source_path, sha);
-    if (rc) return rc;
+    char sha[65] = "", now[32];
+    /* No source file (weights made in the program): its label, no hash. */
+    const char *src = o->source_path ? o->source_path : ck->path;
+    if (o->source_path) {
+        int rc = oiqa_sha256_file(o->source_path, sha);
+        if (rc) return rc;
+    }
     oiqa_utc_now(now);
-    const char *base = strrchr(o->source_path, '/');
-    base = base ? base + 1 : o->source_path;
+    const char *base = strrchr(src, '/');
+    base = base ? base + 1 : src;
     if (oiqa_h5_attr_write_i64(f, "oiqa_weights_schema", OIQA_WEIGHTS_SCHEMA) < 0 ||
         (o->arch && oiqa_h5_attr_write_string(f, "arch", o->arch) < 0) ||
         oiqa_h5_attr_write_string(f, "source", base) < 0 || oiqa_h5_attr_write_string(f, "source_sha256", sha) < 0 ||
@@ -227,6 +231,11 @@ static int write_root_attrs(hid_t f, const oiqa_ckpt *ck, const oiqa_weights_wri
         oiqa_h5_attr_write_string(f, "created", now) < 0 ||
         oiqa_h5_attr_write_string(f, "command", o->command ? o->command : "") < 0)
         return oiqa_h5_fail(OIQA_EXIT_DATA, partial, "cannot write the root attributes");
+    for (int i = 0; i < o->n_extra_attrs; i++) {
+        const char *value = o->extra_attrs[2 * i + 1];
+        if (oiqa_h5_attr_write_string(f, o->extra_attrs[2 * i], value ? value : "") < 0)
+            return oiqa_h5_fail(OIQA_EXIT_DATA, partial, "cannot write the root attribute %s", o->extra_attrs[2 * i]);
+    }
     return OIQA_OK;
 }
 

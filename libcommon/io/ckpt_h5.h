@@ -8,7 +8,8 @@
  * of the source ("F32", "BF16", ...). bf16 is stored as float32 (exact), bool
  * as uint8; everything else keeps its dtype. Root attributes:
  * oiqa_weights_schema = 1, arch (when checked), source, source_sha256,
- * source_format, source_prefix, tool, created, command. */
+ * source_format, source_prefix, tool, created, command, and any extra
+ * string attributes the caller adds (oiqa_weights_write_opts). */
 #ifndef OIQA_IO_CKPT_H5_H
 #define OIQA_IO_CKPT_H5_H
 
@@ -23,6 +24,13 @@ typedef struct {
     const char *command;     /* argv, shell-quoted */
     int force;               /* replace an existing out */
     int deflate_level;       /* 0: none; else shuffle + deflate */
+    /* Optional additions (zero: unchanged behaviour). extra_attrs holds
+     * n_extra_attrs (name, value) pairs written as more root string
+     * attributes (a trained model's config and provenance). With
+     * source_path NULL (weights made in the program, e.g. by oiqa-train)
+     * `source` is the checkpoint's label and `source_sha256` is empty. */
+    const char *const *extra_attrs; /* name0, value0, name1, value1, ... */
+    int n_extra_attrs;
 } oiqa_weights_write_opts;
 
 /* Writes every tensor of ck to out_path (via out_path.partial, renamed at

@@ -1,0 +1,376 @@
+/* train/: the MTFI training pipeline on a synthetic problem written with the
+ * store API. 60 images of 12 contents x 5 distortion levels (2 types), 4
+ * viewports, two scales (C = 6, 8) and a global file; the distortion
+ * strength s shifts the original features along a fixed direction, the
+ * restored stream is the content without it and the degraded one has a
+ * stronger shift, so s is visible only in the differences o - r, o - d;
+ * MOS = 80 - 60 s^1.5 + noise. Content-disjoint split 8 / 2 / 2 contents.
+ * Checks: it learns (val and test SRCC >= 0.9), two runs with one seed give
+ * identical weights, stop + --resume gives the weights of an uninterrupted
+ * run, model.h5's layout, the config round trip, and the refusals (a label
+ * without features, NaN features, a leaking split, other features at
+ * scoring time). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/rng.h"
+#include "io/ckpt.h"
+#include "io/csv.h"
+#include "io/h5store.h"
+#include "iqa/metrics.h"
+#include "train/train_loop.h"
+#include "train/train_score.h"
+#include "check.h"
+
+enum { N = 60, NREF = 12, V = 4, C0 = 6, C1 = 8, G0 = 3, G1 = 4 };
+
+static double g_s[N]; /* distortion strength per image */
+
+static void name_of(int i, char *buf, size_t n) { snprintf(buf, n, "c%02d/img%d.png", i / 5, i % 5); }
+
+/* Writes the backbone file (backbone attr `backbone`; NaN at row nan_row,
+ * -1 for none) and the global file. */
+static int write_features(const char *local, const char *global, const char *backbone, int nan_row)
+{
+    oiqa_rng r;
+    oiqa_rng_seed(&r, 42);
+    static float content[NREF][V][2 * (C0 + C1)];
+    float dir[2 * (C0 + C1)];
+    for (int k = 0; k < 2 * (C0 + C1); k++) dir[k] = (float)(0.5 + oiqa_rng_uniform(&r));
+    for (int c = 0; c < NREF; c++)
+        for (int v = 0; v < V; v++)
+            for (int k = 0; k < 2 * (C0 + C1); k++) content[c][v][k] = (float)(2 * oiqa_rng_normal(&r));
+    for (int i = 0; i < N; i++) g_s[i] = ((i % 5) + 1 + 0.6 * (oiqa_rng_uniform(&r) - 0.5)) / 5.0;
+
+    oiqa_provenance prov = {.stage = "backbone", .tool = "test_train", .command = "test", .config = "x: 1\n"};
+    oiqa_store *s;
+    int rc = oiqa_store_open_write(local, &prov, OIQA_STORE_CREATE, 1, &s);
+    if (rc) return rc;
+    const char *streams[3] = {"original", "restored", "degraded"}, *blocks[2] = {"layer2", "layer3"};
+    const int C[2] = {C0, C1};
+    for (int st = 0; st < 3 && !rc; st++)
+        for (int b = 0; b < 2 && !rc; b++)
+            for (int p = 0; p < 2 && !rc; p++) {
+                char ds[64];
+                snprintf(ds, sizeof ds, "/%s/%s/%s", streams[st], blocks[b], p ? "std" : "mean");
+                uint64_t dims[2] = {V, (uint64_t)C[b]};
+                rc = oiqa_store_define(s, ds, OIQA_F32, 2, dims, 0);
+            }
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "backbone", backbone);
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "weights", "random:1");
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "weights_sha256", "");
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "blocks", "layer2,layer3");
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "streams", "original,restored,degraded");
+    static float rows[12][V * C1];
+    for (int i = 0; i < N && !rc; i++) {
+        const void *data[12];
+        int j = 0;
+        for (int st = 0; st < 3; st++) {
+            double shift = st == 0 ? g_s[i] : st == 1 ? 0 : g_s[i] + 0.2;
+            for (int b = 0; b < 2; b++)
+                for (int p = 0; p < 2; p++, j++) {
+                    int off = (b ? 2 * C0 : 0) + p * C[b];
+                    for (int v = 0; v < V; v++)
+                        for (int k = 0; k < C[b]; k++)
+                            rows[j][v * C[b] + k] = content[i / 5][v][off + k] + (float)(shift * 2 * dir[off + k]) +
+                                                    (float)(0.05 * oiqa_rng_normal(&r));
+                    if (i == nan_row && j == 5) rows[j][1] = NAN;
+                    data[j] = rows[j];
+                }
+        }
+        char name[32];
+        name_of(i, name, sizeof name);
+        rc = oiqa_store_append(s, name, "in.png", "0", data);
+    }
+    if (rc) {
+        oiqa_store_discard(s);
+        return rc;
+    }
+    if ((rc = oiqa_store_finish(s)) || !global) return rc;
+
+    prov.stage = "global";
+    rc = oiqa_store_open_write(global, &prov, OIQA_STORE_CREATE, 1, &s);
+    if (rc) return rc;
+    const char *stages[2] = {"stage0", "stage1"};
+    const int GC[2] = {G0, G1};
+    for (int b = 0; b < 2 && !rc; b++)
+        for (int p = 0; p < 2 && !rc; p++) {
+            char ds[64];
+            snprintf(ds, sizeof ds, "/global/%s/%s", stages[b], p ? "std" : "mean");
+            uint64_t dims[1] = {(uint64_t)GC[b]};
+            rc = oiqa_store_define(s, ds, OIQA_F32, 1, dims, 0);
+        }
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "backbone", "vmamba_t_s1l8");
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "weights", "random:0");
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "blocks", "stage0,stage1");
+    for (int i = 0; i < N && !rc; i++) {
+        float g[4][G1];
+        const void *data[4] = {g[0], g[1], g[2], g[3]};
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < G1; k++) g[j][k] = (float)oiqa_rng_normal(&r);
+        char name[32];
+        name_of(i, name, sizeof name);
+        rc = oiqa_store_append(s, name, "in.png", "0", data);
+    }
+    if (rc) {
+        oiqa_store_discard(s);
+        return rc;
+    }
+    return oiqa_store_finish(s);
+}
+
+/* labels.csv (skipping image `skip`, naming `extra` when given) and
+ * splits.csv (content c in test for c >= 10, val for 8, 9; `leak` puts one
+ * image of content 0 in test). */
+static void write_tables(const char *labels, const char *splits, const char *extra, int leak)
+{
+    oiqa_rng r;
+    oiqa_rng_seed(&r, 7);
+    FILE *f = fopen(labels, "w"), *g = fopen(splits, "w");
+    fprintf(f, "name,mos,ref,dist_type,dist_level\n");
+    fprintf(g, "name,s0\n");
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        name_of(i, name, sizeof name);
+        double mos = 80 - 60 * pow(g_s[i], 1.5) + 0.5 * oiqa_rng_normal(&r);
+        fprintf(f, "%s,%.4f,c%02d,%s,%d\n", name, mos, i / 5, (i % 2) ? "blur" : "jpeg", i % 5 + 1);
+        int c = i / 5;
+        const char *part = c >= 10 ? "test" : c >= 8 ? "val" : "train";
+        if (leak && i == 1) part = "test";
+        fprintf(g, "%s,%s\n", name, part);
+    }
+    if (extra) {
+        fprintf(f, "%s,50,cx,jpeg,1\n", extra);
+        fprintf(g, "%s,train\n", extra);
+    }
+    fclose(f), fclose(g);
+}
+
+static void base_config(oiqa_train_config *c, long epochs)
+{
+    oiqa_train_config_defaults(c);
+    free(c->local), free(c->global), free(c->labels), free(c->splits);
+    c->local = strdup(check_tmp("r50.h5"));
+    c->global = strdup(check_tmp("vm.h5"));
+    c->labels = strdup(check_tmp("labels.csv"));
+    c->splits = strdup(check_tmp("splits.csv"));
+    free(c->scales[2]), c->scales[2] = NULL;
+    c->n_scales = 2;
+    c->hidden = 32, c->dropout = 0.1;
+    c->optimizer = OIQA_TRAIN_ADAMW, c->lr = 3e-3, c->weight_decay = 1e-4;
+    c->schedule = OIQA_TRAIN_COSINE, c->warmup = 2, c->min_lr = 1e-4;
+    c->epochs = epochs, c->batch_size = 8, c->clip = 5, c->seed = 3;
+}
+
+static int train_into(const oiqa_train_config *c, const char *dir, int resume, long stop, oiqa_train_result *res)
+{
+    oiqa_train_opts o = {.out_dir = dir, .resume = resume, .force = !resume, .command = "test", .stop_after = stop};
+    return oiqa_train_run(c, &o, res);
+}
+
+/* Bitwise equality of every tensor of two weight files. */
+static int same_weights(const char *a, const char *b)
+{
+    oiqa_ckpt *x, *y;
+    if (oiqa_ckpt_open(a, &x)) return 0;
+    if (oiqa_ckpt_open(b, &y)) return oiqa_ckpt_close(x), 0;
+    int same = oiqa_ckpt_count(x) == oiqa_ckpt_count(y) && oiqa_ckpt_count(x) > 0;
+    for (int i = 0; same && i < oiqa_ckpt_count(x); i++) {
+        const oiqa_ck_tensor *t = oiqa_ckpt_tensor(x, i), *u = oiqa_ckpt_find(y, t->name);
+        if (!u || u->numel != t->numel) { same = 0; break; }
+        float *p = malloc((size_t)t->numel * 4), *q = malloc((size_t)t->numel * 4);
+        oiqa_ckpt_read_f32(x, t, p), oiqa_ckpt_read_f32(y, u, q);
+        same = !memcmp(p, q, (size_t)t->numel * 4);
+        free(p), free(q);
+    }
+    oiqa_ckpt_close(x), oiqa_ckpt_close(y);
+    return same;
+}
+
+static oiqa_train_result g_res;
+static int g_trained;
+
+static void t_learns(void)
+{
+    oiqa_train_config c;
+    base_config(&c, 40);
+    int rc = train_into(&c, check_tmp("run"), 0, 0, &g_res);
+    CHECK_MSG(rc == 0, "train: %s", oiqa_errmsg());
+    g_trained = rc == 0;
+    printf("  synthetic problem: best epoch %ld, val SRCC %.4f PLCC %.4f, %.4f s/epoch (%d train, %d val)\n",
+           g_res.best_epoch, g_res.best_srcc, g_res.best_plcc, g_res.seconds_per_epoch, g_res.n_train, g_res.n_val);
+    CHECK(g_res.n_train == 40 && g_res.n_val == 10);
+    CHECK(g_res.best_srcc >= 0.9);
+    oiqa_train_config_free(&c);
+}
+
+/* Scores every image and checks the test part's SRCC and the columns. */
+static void t_score_test_part(void)
+{
+    if (!g_trained) { SKIP("training failed"); return; }
+    oiqa_score_opts so = {.model = check_tmp("run/model.h5"), .local = check_tmp("r50.h5"), .global = check_tmp("vm.h5"),
+                          .out = check_tmp("pred.csv"), .force = 1};
+    int rc = oiqa_score_run(&so);
+    CHECK_MSG(rc == 0, "score: %s", oiqa_errmsg());
+    oiqa_csv *t = NULL, *l = NULL;
+    if (rc || oiqa_csv_read(check_tmp("pred.csv"), ',', 1, &t) || oiqa_csv_read(check_tmp("labels.csv"), ',', 1, &l)) {
+        CHECK(0);
+        oiqa_csv_free(t);
+        return;
+    }
+    CHECK(t->n_rows == N);
+    CHECK(t->n_cols == 2 + 2 + 5 + 2);
+    CHECK_STR(t->header[2], "level");
+    CHECK_STR(t->header[3], "type");
+    CHECK_STR(t->header[4], "p_level_1");
+    CHECK_STR(t->header[9], "p_type_jpeg"); /* first in labels.csv */
+    double x[10], y[10];
+    int n = 0;
+    for (int i = 50; i < N; i++) oiqa_csv_double(t, i, 1, &x[n]), oiqa_csv_double(l, i, 1, &y[n]), n++;
+    double srcc = oiqa_spearman(x, y, n);
+    printf("  synthetic problem: test SRCC %.4f PLCC %.4f\n", srcc, oiqa_pearson(x, y, n));
+    CHECK(srcc >= 0.9);
+    oiqa_csv_free(t), oiqa_csv_free(l);
+}
+
+static void t_model_layout(void)
+{
+    if (!g_trained) { SKIP("training failed"); return; }
+    oiqa_ckpt *ck;
+    CHECK(oiqa_ckpt_open(check_tmp("run/model.h5"), &ck) == 0);
+    if (!ck) return;
+    CHECK(oiqa_ckpt_find(ck, "stream0.unit0.weight") != NULL);
+    CHECK(oiqa_ckpt_find(ck, "stream1.proj1.weight") != NULL);
+    CHECK(oiqa_ckpt_find(ck, "norm.layer2.mean") != NULL && oiqa_ckpt_find(ck, "norm.layer2.mean")->numel == 2 * C0);
+    CHECK(oiqa_ckpt_find(ck, "norm.global.std") != NULL && oiqa_ckpt_find(ck, "norm.global.std")->numel == 2 * (G0 + G1));
+    CHECK(oiqa_ckpt_find(ck, "norm.target") != NULL);
+    CHECK(oiqa_ckpt_find(ck, "optim.m.stream0.unit0.weight") == NULL);
+    oiqa_ckpt_close(ck);
+    CHECK(oiqa_ckpt_open(check_tmp("run/last.h5"), &ck) == 0);
+    if (ck) {
+        CHECK(oiqa_ckpt_find(ck, "optim.m.stream0.unit0.weight") != NULL);
+        oiqa_ckpt_close(ck);
+    }
+    FILE *f = fopen(check_tmp("run/log.csv"), "r");
+    int lines = 0;
+    char buf[512];
+    while (f && fgets(buf, sizeof buf, f)) lines++;
+    if (f) fclose(f);
+    CHECK(lines == 41);
+}
+
+static void t_deterministic_and_resume(void)
+{
+    oiqa_train_config c;
+    base_config(&c, 6);
+    oiqa_train_result r;
+    CHECK_MSG(train_into(&c, check_tmp("det_a"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
+    CHECK_MSG(train_into(&c, check_tmp("det_b"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
+    CHECK(same_weights(check_tmp("det_a/last.h5"), check_tmp("det_b/last.h5")));
+    CHECK(same_weights(check_tmp("det_a/model.h5"), check_tmp("det_b/model.h5")));
+    /* Interrupted after epoch 3, then resumed. */
+    CHECK_MSG(train_into(&c, check_tmp("det_c"), 0, 3, &r) == 0 && r.epochs_run == 3, "%s", oiqa_errmsg());
+    CHECK(!same_weights(check_tmp("det_a/last.h5"), check_tmp("det_c/last.h5")));
+    CHECK_MSG(train_into(&c, check_tmp("det_c"), 1, 0, &r) == 0 && r.epochs_run == 3, "%s", oiqa_errmsg());
+    CHECK(same_weights(check_tmp("det_a/last.h5"), check_tmp("det_c/last.h5")));
+    CHECK(same_weights(check_tmp("det_a/model.h5"), check_tmp("det_c/model.h5")));
+    /* Another seed, other weights; --resume with another config is refused. */
+    c.seed = 4;
+    CHECK(train_into(&c, check_tmp("det_c"), 1, 0, &r) == OIQA_EXIT_USAGE);
+    CHECK(strstr(oiqa_errmsg(), "another config") != NULL);
+    CHECK(train_into(&c, check_tmp("det_d"), 0, 0, &r) == 0);
+    CHECK(!same_weights(check_tmp("det_a/last.h5"), check_tmp("det_d/last.h5")));
+    /* Outputs of an earlier run are not replaced without force. */
+    oiqa_train_opts o = {.out_dir = check_tmp("det_d")};
+    CHECK(oiqa_train_run(&c, &o, &r) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "exists"));
+    oiqa_train_config_free(&c);
+}
+
+static void t_config_roundtrip(void)
+{
+    oiqa_train_config c, d;
+    base_config(&c, 5);
+    CHECK(oiqa_train_config_set(&c, "model.hidden=64") == 0 && c.hidden == 64);
+    CHECK(oiqa_train_config_set(&c, "model.scales=[layer4]") == 0 && c.n_scales == 1);
+    CHECK(oiqa_train_config_set(&c, "schedule.type=step") == 0 && c.schedule == OIQA_TRAIN_STEP);
+    CHECK(oiqa_train_config_set(&c, "model.hiden=3") == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "model.hiden"));
+    CHECK(oiqa_train_config_set(&c, "optimizer.type=adam") == OIQA_EXIT_USAGE);
+    char *y = oiqa_train_config_yaml(&c);
+    CHECK(oiqa_train_config_parse(y, "test", &d) == 0);
+    char *z = oiqa_train_config_yaml(&d);
+    CHECK_STR(z, y);
+    free(y), free(z);
+    oiqa_train_config_free(&c), oiqa_train_config_free(&d);
+}
+
+static void t_refusals(void)
+{
+    oiqa_train_config c;
+    base_config(&c, 2);
+    oiqa_train_result r;
+    /* A label without features. */
+    write_tables(check_tmp("labels_x.csv"), check_tmp("splits_x.csv"), "c99/ghost.png", 0);
+    free(c.labels), free(c.splits);
+    c.labels = strdup(check_tmp("labels_x.csv")), c.splits = strdup(check_tmp("splits_x.csv"));
+    CHECK(train_into(&c, check_tmp("bad"), 0, 0, &r) == OIQA_EXIT_DATA);
+    CHECK_MSG(strstr(oiqa_errmsg(), "no row for 'c99/ghost.png'") != NULL, "%s", oiqa_errmsg());
+    /* A leaking split. */
+    write_tables(check_tmp("labels_x.csv"), check_tmp("splits_x.csv"), NULL, 1);
+    CHECK(train_into(&c, check_tmp("bad"), 0, 0, &r) == OIQA_EXIT_DATA);
+    CHECK_MSG(strstr(oiqa_errmsg(), "content-disjoint") != NULL, "%s", oiqa_errmsg());
+    /* NaN features. */
+    write_tables(check_tmp("labels_x.csv"), check_tmp("splits_x.csv"), NULL, 0);
+    CHECK(write_features(check_tmp("nan.h5"), NULL, "resnet50", 7) == 0);
+    free(c.local), c.local = strdup(check_tmp("nan.h5"));
+    CHECK(train_into(&c, check_tmp("bad"), 0, 0, &r) == OIQA_EXIT_DATA);
+    CHECK_MSG(strstr(oiqa_errmsg(), "row 7 ('c01/img2.png'): NaN in /restored/layer2/std") != NULL, "%s", oiqa_errmsg());
+    /* Scoring features of another backbone. */
+    if (g_trained) {
+        CHECK(write_features(check_tmp("other.h5"), NULL, "resnet101", -1) == 0);
+        oiqa_score_opts so = {.model = check_tmp("run/model.h5"), .local = check_tmp("other.h5"),
+                              .global = check_tmp("vm.h5"), .out = check_tmp("pred2.csv"), .force = 1};
+        CHECK(oiqa_score_run(&so) == OIQA_EXIT_DATA);
+        CHECK_MSG(strstr(oiqa_errmsg(), "backbone 'resnet101' differs from the training features' 'resnet50'") != NULL,
+                  "%s", oiqa_errmsg());
+        so.local = check_tmp("r50.h5"), so.global = NULL;
+        CHECK(oiqa_score_run(&so) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "--global"));
+    }
+    oiqa_train_config_free(&c);
+}
+
+/* `test_train --write-fixtures DIR`: the synthetic files for
+ * tests/e2e/test_train.sh (r50.h5, vm.h5, other.h5 of another backbone,
+ * labels.csv, splits.csv). */
+static int write_fixtures(const char *dir)
+{
+    snprintf(check_tmp_dir, sizeof check_tmp_dir, "%s", dir);
+    int rc = write_features(check_tmp("r50.h5"), check_tmp("vm.h5"), "resnet50", -1);
+    if (!rc) rc = write_features(check_tmp("other.h5"), NULL, "resnet101", -1);
+    if (rc) fprintf(stderr, "test_train: %s\n", oiqa_errmsg());
+    else write_tables(check_tmp("labels.csv"), check_tmp("splits.csv"), NULL, 0);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    oiqa_log_set_level(OIQA_LOG_WARN);
+    if (argc == 3 && !strcmp(argv[1], "--write-fixtures")) return write_fixtures(argv[2]);
+    check_tmp_init();
+    if (write_features(check_tmp("r50.h5"), check_tmp("vm.h5"), "resnet50", -1)) {
+        printf("FAIL setup: %s\n", oiqa_errmsg());
+        return 1;
+    }
+    write_tables(check_tmp("labels.csv"), check_tmp("splits.csv"), NULL, 0);
+    RUN(t_config_roundtrip);
+    RUN(t_learns);
+    RUN(t_score_test_part);
+    RUN(t_model_layout);
+    RUN(t_deterministic_and_resume);
+    RUN(t_refusals);
+    check_tmp_cleanup();
+    return check_done();
+}

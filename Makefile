@@ -3,6 +3,7 @@
 #   make test            unit, parity and end-to-end tests; last line "N passed, N failed"
 #   make test SANITIZE=1 the same suite built with -fsanitize=address,undefined (in build-asan/)
 #   make demo            the default run on the shipped panoramas
+#   make demo-full       every stage on a dataset synthesised from them (pipelines/demo.mk)
 #   make bench           benchmarks against OpenCV (ratios)
 #   make install PREFIX=/usr/local
 # Missing Debian packages are installed by scripts/install-deps.sh first.
@@ -21,7 +22,7 @@ else
 endif
 
 DEPS_OK := $(shell scripts/install-deps.sh --check >/dev/null 2>&1 && echo yes)
-PUBLIC_GOALS := all test demo bench install clean tools lib unit-tests
+PUBLIC_GOALS := all test demo demo-full bench install clean tools lib unit-tests
 
 ifneq ($(DEPS_OK),yes)
 # Dependencies missing: install them, then run the same goal again.
@@ -84,6 +85,13 @@ test: $(TOOLS) $(TESTS)
 DEMO_OUT ?= features/demo
 demo: $(TOOLS)
 	@BIN=$(abspath $(BUILD)/bin) OUT=$(DEMO_OUT) pipelines/demo.sh
+
+# The whole pipeline on a dataset synthesised from the shipped panoramas
+# (pipelines/demo.mk): synth, viewports, pseudoref, resnet, vmamba, train,
+# score and eval for MTFI and its ablations; resumable, -j2 runs stages side
+# by side.
+demo-full: $(TOOLS)
+	@$(MAKE) --no-print-directory -f pipelines/demo.mk BIN=$(abspath $(BUILD)/bin)
 
 bench: $(TOOLS) $(BENCHES)
 	@scripts/install-deps.sh --bench

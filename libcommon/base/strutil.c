@@ -304,3 +304,41 @@ double oiqa_now_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+int oiqa_atomic_open(oiqa_atomic_file *a, const char *path, int force)
+{
+    memset(a, 0, sizeof *a);
+    if (!force && access(path, F_OK) == 0)
+        return oiqa_fail(OIQA_EXIT_USAGE, path, "exists (use --force to overwrite)");
+    a->path = oiqa_strdup(path);
+    a->tmp = oiqa_asprintf("%s.partial", path);
+    if (!(a->f = fopen(a->tmp, "w"))) {
+        int rc = oiqa_fail(OIQA_EXIT_DATA, a->tmp, "cannot create: %s", oiqa_strerror(errno));
+        oiqa_atomic_abort(a);
+        return rc;
+    }
+    return OIQA_OK;
+}
+
+int oiqa_atomic_commit(oiqa_atomic_file *a)
+{
+    int bad = ferror(a->f) != 0;
+    bad |= fclose(a->f) != 0;
+    a->f = NULL;
+    int rc = OIQA_OK;
+    if (bad) rc = oiqa_fail(OIQA_EXIT_DATA, a->path, "cannot write (disk full?)");
+    else if (rename(a->tmp, a->path) != 0)
+        rc = oiqa_fail(OIQA_EXIT_DATA, a->path, "cannot rename from .partial: %s", oiqa_strerror(errno));
+    if (rc) remove(a->tmp);
+    free(a->path), free(a->tmp);
+    a->path = a->tmp = NULL;
+    return rc;
+}
+
+void oiqa_atomic_abort(oiqa_atomic_file *a)
+{
+    if (a->f) fclose(a->f);
+    if (a->tmp) remove(a->tmp);
+    free(a->path), free(a->tmp);
+    memset(a, 0, sizeof *a);
+}

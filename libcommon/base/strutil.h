@@ -3,6 +3,7 @@
 #define OIQA_BASE_STRUTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Allocation that aborts with a message when memory runs out (for the small
@@ -42,5 +43,23 @@ int oiqa_mkdir_parent(const char *file_path);
 void oiqa_utc_now(char out[32]);
 /* Monotonic seconds. */
 double oiqa_now_seconds(void);
+
+/* A text file written atomically: the text goes to PATH.partial, which
+ * oiqa_atomic_commit renames to PATH only when every write succeeded, so
+ * PATH is never half-written (DESIGN §3, §7).
+ *   oiqa_atomic_file a;
+ *   if ((rc = oiqa_atomic_open(&a, path, force))) return rc;
+ *   fprintf(a.f, ...);
+ *   return oiqa_atomic_commit(&a);
+ * open refuses an existing PATH unless force (a usage error naming it);
+ * commit (or abort) closes, frees, and removes the .partial on failure. */
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+} oiqa_atomic_file;
+
+int oiqa_atomic_open(oiqa_atomic_file *a, const char *path, int force);
+int oiqa_atomic_commit(oiqa_atomic_file *a);
+void oiqa_atomic_abort(oiqa_atomic_file *a);
 
 #endif

@@ -147,15 +147,10 @@ static void put_double(FILE *f, double v)
 
 int oiqa_labels_write(const oiqa_labels *l, const char *path, int force)
 {
-    if (!force && access(path, F_OK) == 0)
-        return oiqa_fail(OIQA_EXIT_USAGE, path, "exists (use --force to overwrite)");
-    char *tmp = oiqa_asprintf("%s.partial", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        int rc = oiqa_fail(OIQA_EXIT_DATA, tmp, "cannot create");
-        free(tmp);
-        return rc;
-    }
+    oiqa_atomic_file a;
+    int rc = oiqa_atomic_open(&a, path, force);
+    if (rc) return rc;
+    FILE *f = a.f;
     fputs("name,mos,ref,dist_type,dist_level", f);
     if (l->lower_better) fputs(",lower_better", f);
     if (l->alt_name) { fputc(',', f); oiqa_csv_put(f, l->alt_name); }
@@ -174,13 +169,5 @@ int oiqa_labels_write(const oiqa_labels *l, const char *path, int force)
         if (l->alt_name) { fputc(',', f); put_double(f, r->alt); }
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        free(tmp);
-        return oiqa_fail(OIQA_EXIT_DATA, path, "cannot write");
-    }
-    free(tmp);
-    return 0;
+    return oiqa_atomic_commit(&a);
 }

@@ -179,15 +179,10 @@ out:
 
 int oiqa_splits_write(const oiqa_splits *s, const char *path, int force)
 {
-    if (!force && access(path, F_OK) == 0)
-        return oiqa_fail(OIQA_EXIT_USAGE, path, "exists (use --force to overwrite)");
-    char *tmp = oiqa_asprintf("%s.partial", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        int rc = oiqa_fail(OIQA_EXIT_DATA, tmp, "cannot create");
-        free(tmp);
-        return rc;
-    }
+    oiqa_atomic_file a;
+    int rc = oiqa_atomic_open(&a, path, force);
+    if (rc) return rc;
+    FILE *f = a.f;
     fputs("name", f);
     for (int r = 0; r < s->n_rep; r++) fprintf(f, ",s%d", r);
     fputc('\n', f);
@@ -196,15 +191,7 @@ int oiqa_splits_write(const oiqa_splits *s, const char *path, int force)
         for (int r = 0; r < s->n_rep; r++) fprintf(f, ",%s", oiqa_part_names[s->part[(size_t)i * s->n_rep + r]]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        free(tmp);
-        return oiqa_fail(OIQA_EXIT_DATA, path, "cannot write");
-    }
-    free(tmp);
-    return 0;
+    return oiqa_atomic_commit(&a);
 }
 
 static const char *where(const oiqa_splits *s, int i, char *buf, size_t cap)

@@ -37,20 +37,14 @@ char *synth_output_path(const char *out_dir, const char *stem, int family, int l
 
 int synth_write_config(const char *out_dir, const char *config)
 {
-    char *path = oiqa_asprintf("%s/synth.yaml", out_dir), *tmp = oiqa_asprintf("%s.partial", path);
-    FILE *f = fopen(tmp, "w");
-    int rc = OIQA_OK;
-    if (!f) rc = oiqa_fail(OIQA_EXIT_DATA, tmp, "cannot create");
-    else {
-        fprintf(f, "# oiqa-synth %s: the resolved configuration of this dataset\n%s", OIQA_VERSION, config);
-        int bad = ferror(f);
-        bad |= fclose(f) != 0;
-        if (bad || rename(tmp, path) != 0) {
-            remove(tmp);
-            rc = oiqa_fail(OIQA_EXIT_DATA, path, "cannot write");
-        }
+    char *path = oiqa_asprintf("%s/synth.yaml", out_dir);
+    oiqa_atomic_file a;
+    int rc = oiqa_atomic_open(&a, path, 1);
+    if (!rc) {
+        fprintf(a.f, "# oiqa-synth %s: the resolved configuration of this dataset\n%s", OIQA_VERSION, config);
+        rc = oiqa_atomic_commit(&a);
     }
-    free(path), free(tmp);
+    free(path);
     return rc;
 }
 

@@ -95,17 +95,15 @@ int oiqa_score_run(const oiqa_score_opts *o)
     }
     if (!rc) rc = oiqa_train_predict(ag, &tm.model, &d, NULL, d.n, o->batch > 0 ? o->batch : 16, &p);
     if (!rc) {
-        char *partial = oiqa_asprintf("%s.partial", o->out);
-        FILE *f = fopen(partial, "w");
-        if (!f) rc = oiqa_fail(OIQA_EXIT_DATA, partial, "cannot create: %s", oiqa_strerror(errno));
-        else {
-            int bad = write_csv(&tm, &d, &p, f);
-            if (fclose(f) || bad) rc = oiqa_fail(OIQA_EXIT_DATA, partial, "cannot write: %s", oiqa_strerror(errno));
-            if (!rc && rename(partial, o->out))
-                rc = oiqa_fail(OIQA_EXIT_DATA, o->out, "cannot rename from .partial: %s", oiqa_strerror(errno));
-            if (rc) unlink(partial);
+        oiqa_atomic_file a;
+        if (!(rc = oiqa_atomic_open(&a, o->out, 1))) {
+            if (write_csv(&tm, &d, &p, a.f)) {
+                oiqa_atomic_abort(&a);
+                rc = oiqa_fail(OIQA_EXIT_DATA, o->out, "cannot write: %s", oiqa_strerror(errno));
+            } else {
+                rc = oiqa_atomic_commit(&a);
+            }
         }
-        free(partial);
     }
     oiqa_train_pred_free(&p);
     if (ag) oiqa_ag_free(ag);

@@ -226,6 +226,35 @@ static void cleanup(void)
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);
 }
 
+/* Atomic text files: written whole or not at all, never over an existing
+ * file without force, no .partial left behind either way. */
+static void t_atomic_file(void)
+{
+    char path[300], partial[320];
+    snprintf(path, sizeof path, "%s/atomic.csv", g_tmp);
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    oiqa_atomic_file a;
+    CHECK(oiqa_atomic_open(&a, path, 0) == OIQA_OK);
+    CHECK(access(partial, F_OK) == 0 && access(path, F_OK) != 0);
+    fputs("name,mos\na.png,1\n", a.f);
+    CHECK(oiqa_atomic_commit(&a) == OIQA_OK);
+    CHECK(access(partial, F_OK) != 0);
+    uint8_t *data = NULL;
+    size_t n = 0;
+    CHECK(oiqa_read_file(path, 1 << 20, &data, &n) == OIQA_OK && n == 17 && !memcmp(data, "name,mos\na.png,1\n", 17));
+    free(data);
+    CHECK(oiqa_atomic_open(&a, path, 0) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "exists"));
+    CHECK(oiqa_atomic_open(&a, path, 1) == OIQA_OK);
+    fputs("half", a.f);
+    oiqa_atomic_abort(&a);
+    CHECK(access(partial, F_OK) != 0);
+    CHECK(oiqa_read_file(path, 1 << 20, &data, &n) == OIQA_OK && n == 17); /* the old file is untouched */
+    free(data);
+    char nodir[320];
+    snprintf(nodir, sizeof nodir, "%s/no/such/dir.csv", g_tmp);
+    CHECK(oiqa_atomic_open(&a, nodir, 0) == OIQA_EXIT_DATA && strstr(oiqa_errmsg(), "cannot create"));
+}
+
 int main(void)
 {
     snprintf(g_tmp, sizeof g_tmp, "/tmp/oiqa_test_strutil_XXXXXX");
@@ -239,6 +268,7 @@ int main(void)
     RUN(t_read_file_permission);
     RUN(t_mkdir);
     RUN(t_clocks);
+    RUN(t_atomic_file);
     cleanup();
     return check_done();
 }

@@ -62,17 +62,14 @@ static const oiqa_tool TOOL = {
 /* Writes data to DIR/NAME via NAME.partial and a rename. */
 static int write_out(const char *dir, const char *name, const void *data, size_t size)
 {
-    char *path = oiqa_asprintf("%s/%s", dir, name), *tmp = oiqa_asprintf("%s/%s.partial", dir, name);
-    FILE *f = fopen(tmp, "wb");
-    int rc = 0;
-    if (!f) rc = oiqa_fail(OIQA_EXIT_DATA, tmp, "cannot create");
-    else {
-        int bad = fwrite(data, 1, size, f) != size;
-        bad |= fclose(f) != 0;
-        if (bad || rename(tmp, path) != 0) { remove(tmp); rc = oiqa_fail(OIQA_EXIT_DATA, path, "cannot write"); }
+    char *path = oiqa_asprintf("%s/%s", dir, name);
+    oiqa_atomic_file a;
+    int rc = oiqa_atomic_open(&a, path, 1);
+    if (!rc) {
+        fwrite(data, 1, size, a.f);
+        rc = oiqa_atomic_commit(&a);
     }
     free(path);
-    free(tmp);
     return rc;
 }
 
@@ -81,18 +78,19 @@ static int write_png(const char *dir, const oiqa_eval_run *run)
     const int w = 640, h = 480;
     unsigned char *im = oiqa_eval_raster(run, w, h);
     if (!im) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory for the plot");
-    char *path = oiqa_asprintf("%s/scatter.png", dir), *tmp = oiqa_asprintf("%s/scatter.png.partial", dir);
-    FILE *f = fopen(tmp, "wb");
-    int rc = 0;
-    if (!f) rc = oiqa_fail(OIQA_EXIT_DATA, tmp, "cannot create");
-    else {
-        int bad = oiqa_png_write_rgb(f, im, w, h, 6) != 0;
-        bad |= fclose(f) != 0;
-        if (bad || rename(tmp, path) != 0) { remove(tmp); rc = oiqa_fail(OIQA_EXIT_DATA, path, "cannot write"); }
+    char *path = oiqa_asprintf("%s/scatter.png", dir);
+    oiqa_atomic_file a;
+    int rc = oiqa_atomic_open(&a, path, 1);
+    if (!rc) {
+        if (oiqa_png_write_rgb(a.f, im, w, h, 6) != 0) {
+            oiqa_atomic_abort(&a);
+            rc = oiqa_fail(OIQA_EXIT_DATA, path, "cannot write");
+        } else {
+            rc = oiqa_atomic_commit(&a);
+        }
     }
     free(im);
     free(path);
-    free(tmp);
     return rc;
 }
 
@@ -128,9 +126,7 @@ int main(int argc, char **argv)
     };
     if ((rc = oiqa_eval(&labels, &eo, &res))) goto done;
     if ((rc = oiqa_mkdir_p(o.out))) goto done;
-    char tool[64];
-    snprintf(tool, sizeof tool, "%s %s", TOOL.name, OIQA_VERSION);
-    json = oiqa_eval_json(&res, &eo, o.labels, tool);
+    json = oiqa_eval_json(&res, &eo, o.labels, cli.tool_version);
     table = oiqa_eval_table(&res, &eo);
     if ((rc = write_out(o.out, "metrics.json", json, strlen(json))) ||
         (rc = write_out(o.out, "table.md", table, strlen(table))))

@@ -80,9 +80,7 @@ int main(int argc, char **argv)
     else if (o.force && o.resume) rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "--force and --resume exclude each other");
     if (!rc) {
         config = oiqa_cli_resolved_config(&TOOL, &o);
-        char tool_version[64];
-        snprintf(tool_version, sizeof tool_version, "%s %s", TOOL.name, OIQA_VERSION);
-        oiqa_provenance prov = {.stage = "pseudoref", .tool = tool_version, .command = cli.command, .config = config};
+        oiqa_provenance prov = {.stage = "pseudoref", .tool = cli.tool_version, .command = cli.command, .config = config};
         oiqa_pseudoref_opts po = {
             .restore = (oiqa_pr_restore)o.restore, .degrade = (oiqa_pr_degrade)o.degrade,
             .degrade_level = o.degrade_level, .seed = (uint64_t)o.seed, .error_maps = o.error_maps,

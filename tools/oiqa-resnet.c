@@ -72,9 +72,7 @@ int main(int argc, char **argv)
     else if (o.force && o.resume) rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "--force and --resume exclude each other");
     if (!rc) {
         config = oiqa_cli_resolved_config(&TOOL, &o);
-        char tool_version[64];
-        snprintf(tool_version, sizeof tool_version, "%s %s", TOOL.name, OIQA_VERSION);
-        oiqa_provenance prov = {.stage = "backbone", .tool = tool_version, .command = cli.command, .config = config};
+        oiqa_provenance prov = {.stage = "backbone", .tool = cli.tool_version, .command = cli.command, .config = config};
         oiqa_backbone_opts bo = {
             .extractor = "resnet50", .weights = o.weights, .blocks = o.blocks, .pseudoref = o.pseudoref,
             .maps = o.maps, .map_size = (int)o.map_size, .batch = (int)o.batch, .deflate = (int)o.deflate,

@@ -93,9 +93,7 @@ int main(int argc, char **argv)
     if (n_names == 0) { rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "no input images"); goto done; }
 
     config = oiqa_cli_resolved_config(&TOOL, &o);
-    char tool_version[64];
-    snprintf(tool_version, sizeof tool_version, "%s %s", TOOL.name, OIQA_VERSION);
-    oiqa_provenance prov = {.stage = "viewports", .tool = tool_version, .command = cli.command, .config = config};
+    oiqa_provenance prov = {.stage = "viewports", .tool = cli.tool_version, .command = cli.command, .config = config};
     oiqa_viewports_opts vo = {
         .layout = (oiqa_layout_kind)o.layout, .size = (int)o.size, .fov = o.fov, .filter = (oiqa_filter)o.filter,
         .list = list, .n_list = n_list, .vgcn_min_sep = o.min_sep, .allow_aspect = o.allow_aspect,

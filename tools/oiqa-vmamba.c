@@ -100,9 +100,7 @@ int main(int argc, char **argv)
     if (!rc && !viewports_input) rc = oiqa_cli_expand_inputs(cli.args, cli.n_args, &names, &n_names);
     if (!rc) {
         config = oiqa_cli_resolved_config(&TOOL, &o);
-        char tool_version[64];
-        snprintf(tool_version, sizeof tool_version, "%s %s", TOOL.name, OIQA_VERSION);
-        oiqa_provenance prov = {.stage = viewports_input ? "backbone" : "global", .tool = tool_version,
+        oiqa_provenance prov = {.stage = viewports_input ? "backbone" : "global", .tool = cli.tool_version,
                                 .command = cli.command, .config = config};
         if (viewports_input) {
             oiqa_backbone_opts bo = {

@@ -563,6 +563,7 @@ int oiqa_cli_parse(const oiqa_tool *tool, int argc, char **argv, void *opts, oiq
     cli->owned = arena;
     cli->threads = oiqa_threads_default();
     cli->command = join_command(arena, argc, argv);
+    snprintf(cli->tool_version, sizeof cli->tool_version, "%s %s", tool->name, OIQA_VERSION);
     parse_state st = {.tool = tool, .opts = opts, .cli = cli, .arena = arena};
     int rc = run_parse(&st, argc, argv);
     if (rc != OIQA_OK) {

@@ -70,6 +70,7 @@ typedef struct {
     int quiet, verbose;
     char *config_path;      /* --config, or NULL */
     char *command;          /* argv joined with shell quoting, for provenance */
+    char tool_version[96];  /* "oiqa-viewports 0.1.0", for provenance */
     /* internal: owned memory (strings, YAML documents) */
     void *owned;
 } oiqa_cli;

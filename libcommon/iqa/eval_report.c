@@ -59,6 +59,26 @@ static void jnum(oiqa_sbuf *b, double v)
     else oiqa_sbuf_append(b, "null");
 }
 
+
+/* ", \"NAME\": {\"beta\": [...], \"plcc\": x, \"srcc\": x, \"rmse\": x}" for one
+ * logistic fit (its parameters null when the fit failed). */
+static void json_fit(oiqa_sbuf *b, const char *name, const double *beta, int n, int ok, double plcc, double srcc,
+                     double rmse)
+{
+    oiqa_sbuf_appendf(b, ", \"%s\": {\"beta\": [", name);
+    for (int k = 0; k < n; k++) {
+        if (k) oiqa_sbuf_append(b, ", ");
+        jnum(b, ok ? beta[k] : NAN);
+    }
+    oiqa_sbuf_append(b, "], \"plcc\": ");
+    jnum(b, plcc);
+    oiqa_sbuf_append(b, ", \"srcc\": ");
+    jnum(b, srcc);
+    oiqa_sbuf_append(b, ", \"rmse\": ");
+    jnum(b, rmse);
+    oiqa_sbuf_append(b, "}");
+}
+
 static void jmetrics(oiqa_sbuf *b, const oiqa_iqa_metrics *m, int with5)
 {
     oiqa_sbuf_appendf(b, "{\"n\": %d, \"srcc\": ", m->n);
@@ -73,32 +93,8 @@ static void jmetrics(oiqa_sbuf *b, const oiqa_iqa_metrics *m, int with5)
     jnum(b, m->plcc_raw);
     oiqa_sbuf_append(b, ", \"rmse_raw\": ");
     jnum(b, m->rmse_raw);
-    oiqa_sbuf_append(b, ", \"logistic4\": {\"beta\": [");
-    for (int k = 0; k < 4; k++) {
-        if (k) oiqa_sbuf_append(b, ", ");
-        jnum(b, m->fit4_ok ? m->beta4[k] : NAN);
-    }
-    oiqa_sbuf_append(b, "], \"plcc\": ");
-    jnum(b, m->plcc4);
-    oiqa_sbuf_append(b, ", \"srcc\": ");
-    jnum(b, m->srcc4);
-    oiqa_sbuf_append(b, ", \"rmse\": ");
-    jnum(b, m->rmse4);
-    oiqa_sbuf_append(b, "}");
-    if (with5) {
-        oiqa_sbuf_append(b, ", \"logistic5\": {\"beta\": [");
-        for (int k = 0; k < 5; k++) {
-            if (k) oiqa_sbuf_append(b, ", ");
-            jnum(b, m->fit5_ok ? m->beta5[k] : NAN);
-        }
-        oiqa_sbuf_append(b, "], \"plcc\": ");
-        jnum(b, m->plcc5);
-        oiqa_sbuf_append(b, ", \"srcc\": ");
-        jnum(b, m->srcc5);
-        oiqa_sbuf_append(b, ", \"rmse\": ");
-        jnum(b, m->rmse5);
-        oiqa_sbuf_append(b, "}");
-    }
+    json_fit(b, "logistic4", m->beta4, 4, m->fit4_ok, m->plcc4, m->srcc4, m->rmse4);
+    if (with5) json_fit(b, "logistic5", m->beta5, 5, m->fit5_ok, m->plcc5, m->srcc5, m->rmse5);
     oiqa_sbuf_append(b, "}");
 }
 

@@ -2,18 +2,12 @@
 #include <stdint.h>
 
 #include "check.h"
+#define TEST_RNG_SEED 0x9e3779b97f4a7c15ull
+#include "test_data.h"
 #include "geo/layout.h"
 #include "geo/sample.h"
 #include "geo/sphere.h"
 #include "geo/viewport.h"
-
-/* Deterministic pseudo-random numbers in [0, 1) (64-bit LCG, top 53 bits). */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static double rnd(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 static double angle_deg(const double a[3], const double b[3])
 {

@@ -9,26 +9,13 @@
 #include "iqa/distort.h"
 #include "iqa/ssim.h"
 #include "check.h"
+#include "test_data.h"
 
 #define S 128
 static const char *const panos[2] = {"city", "courtyard"};
 static uint8_t *crops[2];
 
-/* A S x S crop right of the centre of data/panoramas/NAME_tonemapped.png. */
-static uint8_t *load_crop(const char *name)
-{
-    const char *root = getenv("OIQA_ROOT");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/panoramas/%s_tonemapped.png", root && *root ? root : ".", name);
-    oiqa_image im = {0};
-    oiqa_image_load_opts lo = {0};
-    if (oiqa_image_load(path, &lo, &im)) return NULL;
-    uint8_t *c = malloc(S * S * 3);
-    int x0 = im.w / 2 - S / 2 + 100, y0 = im.h / 2 - S / 2;
-    for (int y = 0; c && y < S; y++) memcpy(c + (size_t)y * S * 3, im.rgb + ((size_t)(y0 + y) * im.w + x0) * 3, S * 3);
-    oiqa_image_free(&im);
-    return c;
-}
+static uint8_t *load_crop(const char *name) { return test_panorama_crop(name, S); }
 
 static void t_levels_lower_psnr(void)
 {

@@ -7,6 +7,8 @@
 
 #include "base/error.h"
 #include "check.h"
+#define TEST_RNG_SEED 0x13198a2e03707344ull
+#include "test_data.h"
 #include "geo/layout.h"
 #include "geo/sphere.h"
 
@@ -15,13 +17,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static uint64_t rng_state = 0x13198a2e03707344ull;
-static double rnd(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
 }
 
 /* A shipped panorama, decoded with stb_image directly (RGB). */

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "check.h"
+#define TEST_RNG_SEED 0x9e3779b97f4a7c15ull
+#include "test_data.h"
 #include "base/error.h"
 #include "base/threads.h"
 #include "nn/batchnorm.h"
@@ -20,25 +22,6 @@
 #include "nn/tensor.h"
 
 #define REL_TOL 1e-5
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static double rnd(void) /* [0, 1) */
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
-
-static void fill(float *p, size_t n, float lo, float hi)
-{
-    for (size_t i = 0; i < n; i++) p[i] = lo + (hi - lo) * (float)rnd();
-}
-
-static float *random_array(size_t n)
-{
-    float *p = malloc(n * sizeof *p);
-    fill(p, n, -1.0f, 1.0f);
-    return p;
-}
 
 static oiqa_tensor random_tensor(int n, int h, int w, int c)
 {

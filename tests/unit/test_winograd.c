@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "check.h"
+#define TEST_RNG_SEED 0x2545f4914f6cdd1dull
+#include "test_data.h"
 #include "base/error.h"
 #include "base/threads.h"
 #include "nn/conv2d.h"
@@ -23,25 +25,6 @@
  * up to 8 and 1/24): about 1e-5 on random data with 256 channels, against
  * 1e-6 for im2col; whole networks stay far inside DESIGN §6's 1e-4. */
 #define REL_TOL 3e-5
-
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-static double rnd(void) /* [0, 1) */
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
-
-static void fill(float *p, size_t n, float lo, float hi)
-{
-    for (size_t i = 0; i < n; i++) p[i] = lo + (hi - lo) * (float)rnd();
-}
-
-static float *random_array(size_t n)
-{
-    float *p = malloc(n * sizeof *p);
-    fill(p, n, -1.0f, 1.0f);
-    return p;
-}
 
 static oiqa_tensor tensor(int n, int h, int w, int c, float lo, float hi)
 {

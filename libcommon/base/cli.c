@@ -292,16 +292,15 @@ static int apply_default(parse_state *st, const oiqa_opt *o)
 
 /* ---- config file -------------------------------------------------------- */
 
-static int apply_config_file(parse_state *st)
+/* Applies the keys of a loaded config document (source names it in messages). */
+static int apply_config_doc(parse_state *st, const oiqa_yaml_doc *doc, const char *source)
 {
-    oiqa_yaml_doc *doc = arena_doc(st->arena);
-    int rc = oiqa_yaml_load_file(st->config_path, doc);
-    if (rc) return OIQA_EXIT_USAGE; /* a bad --config is a usage error; message set */
     const oiqa_yaml_node *root = doc->root;
     if (!root) return OIQA_OK; /* empty or all comments: nothing to set */
     if (root->kind != OIQA_YAML_MAP)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: the top level must be a map of 'key: value' lines, got %s",
-                         st->config_path, root->line, root->kind == OIQA_YAML_SEQ ? "a list" : "a single value");
+                         source, root->line, root->kind == OIQA_YAML_SEQ ? "a list" : "a single value");
+    int rc;
     rc = oiqa_yaml_check_keys(root, config_keys(st), NULL);
     if (rc) return rc;
     for (size_t i = 0; i < root->n; i++) {
@@ -313,6 +312,14 @@ static int apply_config_file(parse_state *st)
         }
     }
     return OIQA_OK;
+}
+
+static int apply_config_file(parse_state *st)
+{
+    oiqa_yaml_doc *doc = arena_doc(st->arena);
+    int rc = oiqa_yaml_load_file(st->config_path, doc);
+    if (rc) return OIQA_EXIT_USAGE; /* a bad --config is a usage error; message set */
+    return apply_config_doc(st, doc, st->config_path);
 }
 
 /* ---- command line ------------------------------------------------------- */
@@ -575,4 +582,28 @@ int oiqa_cli_parse(const oiqa_tool *tool, int argc, char **argv, void *opts, oiq
     }
     oiqa_threads_set(cli->threads);
     return OIQA_OK;
+}
+
+int oiqa_cli_parse_config_text(const oiqa_tool *tool, const char *text, const char *source, void *opts,
+                               oiqa_cli *cli)
+{
+    memset(cli, 0, sizeof *cli);
+    cli_arena *arena = oiqa_xcalloc(1, sizeof *arena);
+    cli->owned = arena;
+    cli->threads = oiqa_threads_get();
+    snprintf(cli->tool_version, sizeof cli->tool_version, "%s %s", tool->name, OIQA_VERSION);
+    parse_state st = {.tool = tool, .opts = opts, .cli = cli, .arena = arena};
+    int rc = OIQA_OK;
+    for (const oiqa_opt *o = tool->opts; o && o->name && !rc; o++) rc = apply_default(&st, o);
+    if (!rc) {
+        oiqa_yaml_doc *doc;
+        rc = load_owned(&st, text ? text : "", source, &doc);
+        if (rc) rc = OIQA_EXIT_USAGE;
+        else rc = apply_config_doc(&st, doc, source);
+    }
+    if (rc) {
+        clear_owned_fields(tool, opts);
+        oiqa_cli_free(cli);
+    }
+    return rc;
 }

@@ -95,6 +95,15 @@ void oiqa_cli_free(oiqa_cli *cli);
  * compared byte for byte on --resume; reads back as a --config file. */
 char *oiqa_cli_resolved_config(const oiqa_tool *tool, const void *opts);
 
+/* Sets `opts` from the tool's defaults and then the keys of the YAML config
+ * `text` (as a --config file would: unknown keys and bad values refused, the
+ * messages naming `source`), without a command line: how a recorded stage
+ * config (the `config` attribute of a feature file) becomes the stage's
+ * options again. Strings and YAML nodes live until oiqa_cli_free(cli); on an
+ * error everything is freed already. Returns OIQA_OK or OIQA_EXIT_USAGE. */
+int oiqa_cli_parse_config_text(const oiqa_tool *tool, const char *text, const char *source, void *opts,
+                               oiqa_cli *cli);
+
 /* Prints --help (every option with its default and the tool's example). */
 void oiqa_cli_print_help(const oiqa_tool *tool, FILE *f);
 

@@ -160,6 +160,13 @@ static int set_root_attrs(backbone_run *st, oiqa_store *store)
     if (!rc && o->pseudoref) rc = oiqa_store_set_attr_string(store, "/", "pseudoref_file", o->pseudoref);
     if (!rc && o->pseudoref) rc = oiqa_store_set_attr_string(store, "/", "pseudoref_sha256", st->pr_sha);
     if (!rc && o->maps) rc = oiqa_store_set_attr_int(store, "/", "map_pooled", o->map_size);
+    /* The inputs' recipe, so the features can be recomputed from images
+     * alone (oiqa-score on raw images). */
+    for (int k = 0; k < (o->pseudoref ? 2 : 1) && !rc; k++) {
+        char *cfg = oiqa_store_reader_attr_string(k ? st->pr : st->vp, "/", "config");
+        if (cfg) rc = oiqa_store_set_attr_string(store, "/", k ? "pseudoref_config" : "viewports_config", cfg);
+        free(cfg);
+    }
     free(streams.s);
     return rc;
 }
@@ -184,18 +191,15 @@ static int process_stream(backbone_run *st, int64_t row, int stream, int slot)
         return -1;
     }
     int per = 2 + (o->maps ? 1 : 0);
-    for (int v0 = 0; v0 < st->V; v0 += o->batch) {
-        int nb = st->V - v0 < o->batch ? st->V - v0 : o->batch;
-        const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
-        if ((rc = oiqa_extractor_forward(&st->ex, st->rgb + v0 * vp_values, nb, st->S, st->S, maps))) return rc;
-        for (int i = 0; i < st->n_blocks; i++) {
-            const oiqa_tensor *m = maps[st->blocks[i]];
-            size_t c = (size_t)m->c, per_map = (size_t)st->map_h[i] * st->map_w[i] * c;
-            float *mean = st->row[slot + i * per], *std = st->row[slot + i * per + 1];
-            uint16_t *map = o->maps ? (uint16_t *)st->row[slot + i * per + 2] + v0 * per_map : NULL;
-            if ((rc = oiqa_block_features(m, mean + v0 * c, std + v0 * c, map, o->map_size, &st->pooled))) return rc;
-        }
+    float *mean[OIQA_EXTRACTOR_MAX_BLOCKS], *std[OIQA_EXTRACTOR_MAX_BLOCKS];
+    uint16_t *map[OIQA_EXTRACTOR_MAX_BLOCKS];
+    for (int i = 0; i < st->n_blocks; i++) {
+        mean[i] = st->row[slot + i * per], std[i] = st->row[slot + i * per + 1];
+        map[i] = o->maps ? st->row[slot + i * per + 2] : NULL;
     }
+    if ((rc = oiqa_backbone_viewports(&st->ex, st->blocks, st->n_blocks, st->rgb, st->V, st->S, o->batch, o->map_size,
+                                      mean, std, o->maps ? map : NULL, &st->pooled)))
+        return rc;
     for (int i = 0; i < st->n_blocks; i++) {
         size_t c = (size_t)st->kind->blocks[st->blocks[i]].channels, n = (size_t)st->V * c;
         for (int what = 0; what < 2; what++)
@@ -206,6 +210,32 @@ static int process_stream(backbone_run *st, int64_t row, int stream, int slot)
                           what ? "std" : "mean", at / c);
                 return -1;
             }
+    }
+    return OIQA_OK;
+}
+
+int oiqa_backbone_viewports(oiqa_extractor *ex, const int *blocks, int n_blocks, const float *rgb, int V, int S,
+                            int batch, int map_size, float *const *mean, float *const *std, uint16_t *const *map,
+                            oiqa_tensor *pooled)
+{
+    size_t vp_values = (size_t)S * S * 3;
+    size_t per_map[OIQA_EXTRACTOR_MAX_BLOCKS];
+    for (int i = 0; i < n_blocks; i++) {
+        int mh = map_size, mw = map_size;
+        if (map_size <= 0) ex->kind->map_shape(blocks[i], S, S, &mh, &mw);
+        per_map[i] = (size_t)mh * mw * ex->kind->blocks[blocks[i]].channels;
+    }
+    for (int v0 = 0; v0 < V; v0 += batch) {
+        int nb = V - v0 < batch ? V - v0 : batch;
+        const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
+        int rc = oiqa_extractor_forward(ex, rgb + v0 * vp_values, nb, S, S, maps);
+        if (rc) return rc;
+        for (int i = 0; i < n_blocks; i++) {
+            const oiqa_tensor *m = maps[blocks[i]];
+            size_t c = (size_t)m->c;
+            uint16_t *mp = map && map[i] ? map[i] + v0 * per_map[i] : NULL;
+            if ((rc = oiqa_block_features(m, mean[i] + v0 * c, std[i] + v0 * c, mp, map_size, pooled))) return rc;
+        }
     }
     return OIQA_OK;
 }

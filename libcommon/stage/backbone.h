@@ -12,7 +12,10 @@
  *                                        P x P (AdaptiveAvgPool2d), on request
  * Root attributes record the extractor, the weights (file name and sha256,
  * or random:SEED with how it draws), the input size, the normalisation, the
- * blocks, the streams and the source files with their sha256.
+ * blocks, the streams and the source files with their sha256, and the
+ * recipe of its inputs: the resolved configs of the viewports and
+ * pseudoref stages (viewports_config, pseudoref_config: the `config`
+ * attributes of those files), which oiqa-score's raw mode rebuilds them from.
  *
  * /viewports may be uint8 (what oiqa-viewports writes) or float32 on the
  * 0..255 scale (viewports made by other tools). A row holding NaN or Inf in
@@ -22,7 +25,11 @@
 #ifndef OIQA_STAGE_BACKBONE_H
 #define OIQA_STAGE_BACKBONE_H
 
+#include <stdint.h>
+
 #include "io/h5store.h"
+#include "models/extractor.h"
+#include "nn/tensor.h"
 
 typedef struct {
     const char *extractor; /* registry name, "resnet50" */
@@ -35,6 +42,16 @@ typedef struct {
     int deflate;           /* 0..9 for the feature datasets */
     int skip_bad, force, resume;
 } oiqa_backbone_opts;
+
+/* One stream of one image in memory, the stage's per-row step: V viewports
+ * (rgb: V*S*S*3 floats on the 0..255 scale) through the open extractor in
+ * forward passes of `batch` viewports; for the i-th of blocks[0..n_blocks):
+ * mean[i], std[i] (V*C floats each) and, when map is not NULL, map[i]
+ * (float16 V*h*w*C, averaged to map_size x map_size when map_size > 0).
+ * pooled is scratch kept between calls (free with oiqa_tensor_free). */
+int oiqa_backbone_viewports(oiqa_extractor *ex, const int *blocks, int n_blocks, const float *rgb, int V, int S,
+                            int batch, int map_size, float *const *mean, float *const *std, uint16_t *const *map,
+                            oiqa_tensor *pooled);
 
 int oiqa_backbone_run(const oiqa_backbone_opts *o, const char *viewports, const char *out,
                       const oiqa_provenance *prov);

@@ -29,16 +29,11 @@ typedef struct {
 
 typedef struct {
     const oiqa_global_opts *o;
-    const oiqa_extractor_kind *kind;
-    oiqa_extractor ex;
-    int blocks[OIQA_EXTRACTOR_MAX_BLOCKS], n_blocks;
+    oiqa_global_net net;
     int map_h[OIQA_EXTRACTOR_MAX_BLOCKS], map_w[OIQA_EXTRACTOR_MAX_BLOCKS];
-    int H, W;
     void *row[OIQA_STORE_MAX_DSETS]; /* batch x (row of each dataset) */
     size_t row_values[OIQA_STORE_MAX_DSETS];
     int n_row;
-    float *rgb; /* batch x H x W x 3 */
-    oiqa_tensor pooled;
 } global_run;
 
 static int positions_ok(const oiqa_extractor_kind *k, const int *blocks, int n_blocks, int h, int w)
@@ -59,21 +54,79 @@ int oiqa_global_min_height(const char *extractor, const int *blocks, int n_block
     return 0;
 }
 
+int oiqa_global_net_init(const oiqa_global_opts *o, oiqa_global_net *g)
+{
+    memset(g, 0, sizeof *g);
+    if (!(g->kind = oiqa_extractor_find(o->extractor)))
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown extractor '%s' (known: %s)", o->extractor,
+                         oiqa_extractor_names());
+    if (o->batch < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'batch': must be at least 1");
+    g->H = o->height > 0 ? o->height : g->kind->input_h;
+    g->W = o->width > 0 ? o->width : g->kind->input_w;
+    int rc = oiqa_extractor_parse_blocks(g->kind, o->blocks, g->blocks, &g->n_blocks);
+    if (rc) return rc;
+    g->min_h = oiqa_global_min_height(g->kind->name, g->blocks, g->n_blocks);
+    if (!positions_ok(g->kind, g->blocks, g->n_blocks, g->H, g->W))
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "input size %dx%d is below %s's minimum for these blocks (%dx%d)", g->W,
+                         g->H, g->kind->name, 2 * g->min_h, g->min_h);
+    return OIQA_OK;
+}
+
+int oiqa_global_net_load(oiqa_global_net *g, const char *weights)
+{
+    return oiqa_extractor_open(g->kind->name, weights, &g->ex);
+}
+
+void oiqa_global_net_close(oiqa_global_net *g)
+{
+    free(g->rgb);
+    oiqa_tensor_free(&g->pooled);
+    oiqa_extractor_close(&g->ex);
+    memset(g, 0, sizeof *g);
+}
+
+int oiqa_global_check_image(const oiqa_global_net *g, int allow_aspect, const char *path, int w, int h)
+{
+    if (h < g->min_h || w < 2 * g->min_h)
+        return oiqa_fail(OIQA_EXIT_DATA, path, "image too small (%dx%d): %s needs at least %dx%d", w, h, g->kind->name,
+                         2 * g->min_h, g->min_h);
+    if (!allow_aspect && !oiqa_erp_aspect_ok(w, h))
+        return oiqa_fail(OIQA_EXIT_DATA, path,
+                         "not a 2:1 equirectangular image (%dx%d); use --allow-aspect to resize it anyway", w, h);
+    return OIQA_OK;
+}
+
+int oiqa_global_resize(const oiqa_global_net *g, const oiqa_image *img, uint8_t *resized)
+{
+    return oiqa_resize_rgb_u8(img, g->W, g->H, resized);
+}
+
+int oiqa_global_forward(oiqa_global_net *g, const uint8_t *resized, int n, int map_size, float *const *mean,
+                        float *const *std, uint16_t *const *map)
+{
+    size_t px = (size_t)g->H * g->W * 3;
+    if (n > g->cap) {
+        float *p = realloc(g->rgb, (size_t)n * px * sizeof(float));
+        if (!p) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory for %d images of %dx%d", n, g->W, g->H);
+        g->rgb = p, g->cap = n;
+    }
+    for (size_t k = 0; k < (size_t)n * px; k++) g->rgb[k] = resized[k];
+    const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
+    int rc = oiqa_extractor_forward(&g->ex, g->rgb, n, g->H, g->W, maps);
+    for (int i = 0; !rc && i < g->n_blocks; i++)
+        rc = oiqa_block_features(maps[g->blocks[i]], mean[i], std[i], map ? map[i] : NULL, map_size, &g->pooled);
+    return rc;
+}
+
 static int precheck_inputs(const global_run *st, char *const *names, int n)
 {
     const oiqa_global_opts *o = st->o;
-    int min_h = oiqa_global_min_height(st->kind->name, st->blocks, st->n_blocks);
     int rc = oiqa_check_unique_names(names, n);
     for (int i = 0; i < n && !rc; i++) {
         char *path = oiqa_path_join(o->root, names[i]);
         int w, h;
         rc = oiqa_image_probe(path, o->max_pixels, &w, &h);
-        if (!rc && (h < min_h || w < 2 * min_h))
-            rc = oiqa_fail(OIQA_EXIT_DATA, path, "image too small (%dx%d): %s needs at least %dx%d", w, h,
-                           st->kind->name, 2 * min_h, min_h);
-        if (!rc && !o->allow_aspect && !oiqa_erp_aspect_ok(w, h))
-            rc = oiqa_fail(OIQA_EXIT_DATA, path,
-                           "not a 2:1 equirectangular image (%dx%d); use --allow-aspect to resize it anyway", w, h);
+        if (!rc) rc = oiqa_global_check_image(&st->net, o->allow_aspect, path, w, h);
         free(path);
     }
     return rc;
@@ -83,8 +136,8 @@ static int define_outputs(global_run *st, oiqa_store *store)
 {
     const oiqa_global_opts *o = st->o;
     int rc = OIQA_OK, per = o->maps ? 3 : 2;
-    for (int i = 0; i < st->n_blocks && !rc; i++) {
-        const oiqa_extractor_block *blk = &st->kind->blocks[st->blocks[i]];
+    for (int i = 0; i < st->net.n_blocks && !rc; i++) {
+        const oiqa_extractor_block *blk = &st->net.kind->blocks[st->net.blocks[i]];
         uint64_t stat_dims[1] = {(uint64_t)blk->channels};
         uint64_t map_dims[3] = {(uint64_t)st->map_h[i], (uint64_t)st->map_w[i], (uint64_t)blk->channels};
         for (int what = 0; what < per && !rc; what++) {
@@ -101,8 +154,8 @@ static int define_outputs(global_run *st, oiqa_store *store)
         }
     }
     char size[32];
-    snprintf(size, sizeof size, "%dx%d", st->W, st->H);
-    if (!rc) rc = oiqa_features_set_attrs(store, &st->ex, st->blocks, st->n_blocks);
+    snprintf(size, sizeof size, "%dx%d", st->net.W, st->net.H);
+    if (!rc) rc = oiqa_features_set_attrs(store, &st->net.ex, st->net.blocks, st->net.n_blocks);
     if (!rc) rc = oiqa_store_set_attr_string(store, "/", "input_size", size);
     if (!rc) rc = oiqa_store_set_attr_string(store, "/", "resize",
                                              "area averaging when shrinking (cv2 INTER_AREA), linear when enlarging");
@@ -115,7 +168,7 @@ static void job_load(const global_run *st, image_job *j)
     oiqa_image img = {0};
     oiqa_image_load_opts lo = {.max_pixels = st->o->max_pixels};
     int rc = oiqa_image_load(j->path, &lo, &img);
-    if (!rc) rc = oiqa_resize_rgb_u8(&img, st->W, st->H, j->resized);
+    if (!rc) rc = oiqa_global_resize(&st->net, &img, j->resized);
     if (rc && !strstr(oiqa_errmsg(), j->path)) oiqa_fail_prefix("%s", j->path);
     memcpy(j->sha256, lo.sha256, sizeof j->sha256);
     oiqa_image_free(&img);
@@ -133,27 +186,29 @@ static long fault_kill_after(void)
  * images whose features are not finite (message logged or returned). */
 static int forward_batch(global_run *st, image_job *jobs, int nb, int *bad)
 {
-    size_t px = (size_t)st->H * st->W * 3;
-    for (int b = 0; b < nb; b++)
-        for (size_t k = 0; k < px; k++) st->rgb[b * px + k] = jobs[b].resized[k];
-    const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
-    int rc = oiqa_extractor_forward(&st->ex, st->rgb, nb, st->H, st->W, maps);
     int per = st->o->maps ? 3 : 2;
-    for (int i = 0; !rc && i < st->n_blocks; i++) {
-        float *mean = st->row[i * per], *std = st->row[i * per + 1];
-        uint16_t *map = st->o->maps ? st->row[i * per + 2] : NULL;
-        rc = oiqa_block_features(maps[st->blocks[i]], mean, std, map, st->o->map_size, &st->pooled);
+    float *mean[OIQA_EXTRACTOR_MAX_BLOCKS], *std[OIQA_EXTRACTOR_MAX_BLOCKS];
+    uint16_t *map[OIQA_EXTRACTOR_MAX_BLOCKS];
+    for (int i = 0; i < st->net.n_blocks; i++) {
+        mean[i] = st->row[i * per], std[i] = st->row[i * per + 1];
+        map[i] = st->o->maps ? st->row[i * per + 2] : NULL;
     }
+    size_t px = (size_t)st->net.H * st->net.W * 3;
+    uint8_t *resized = malloc((size_t)nb * px);
+    if (!resized) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    for (int b = 0; b < nb; b++) memcpy(resized + b * px, jobs[b].resized, px);
+    int rc = oiqa_global_forward(&st->net, resized, nb, st->o->map_size, mean, std, st->o->maps ? map : NULL);
+    free(resized);
     for (int b = 0; !rc && b < nb; b++) {
         bad[b] = 0;
-        for (int i = 0; i < st->n_blocks && !bad[b]; i++)
+        for (int i = 0; i < st->net.n_blocks && !bad[b]; i++)
             for (int what = 0; what < 2 && !bad[b]; what++) {
                 size_t n = st->row_values[i * per + what];
                 const float *x = (const float *)st->row[i * per + what] + b * n;
                 size_t at = oiqa_first_nonfinite(x, n);
                 if (at < n) {
                     oiqa_fail(OIQA_EXIT_DATA, jobs[b].path, "the %s features (%s, channel %zu) are NaN or Inf: check "
-                              "the weights", st->kind->blocks[st->blocks[i]].name, what ? "std" : "mean", at);
+                              "the weights", st->net.kind->blocks[st->net.blocks[i]].name, what ? "std" : "mean", at);
                     bad[b] = 1;
                     if (!st->o->skip_bad) return -1;
                     oiqa_warn("skipped: %s", oiqa_errmsg());
@@ -171,14 +226,15 @@ static int run_images(global_run *st, char *const *names, int n, oiqa_store *sto
     int *bad = calloc((size_t)batch, sizeof *bad);
     if (!jobs || !bad) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
     for (int b = 0; b < batch && !rc; b++)
-        if (!(jobs[b].resized = malloc((size_t)st->H * st->W * 3))) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+        if (!(jobs[b].resized = malloc((size_t)st->net.H * st->net.W * 3)))
+            rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
     int64_t todo = 0;
     for (int i = 0; i < n; i++) todo += !oiqa_store_has_name(store, names[i]);
     if (todo < n) oiqa_info("resuming %s.partial: %lld of %d images already done", out, (long long)(n - todo), n);
     oiqa_sbuf skipped = {0};
     oiqa_sbuf_append(&skipped, "[");
     long kill_after = fault_kill_after(), committed = 0;
-    oiqa_progress *prog = oiqa_progress_start(st->kind->name, "img", todo);
+    oiqa_progress *prog = oiqa_progress_start(st->net.kind->name, "img", todo);
     for (int next = 0; next < n && !rc;) {
         int nb = 0;
         while (nb < batch && next < n) {
@@ -233,41 +289,24 @@ int oiqa_global_run(const oiqa_global_opts *o, char *const *names, int n_names, 
                     const oiqa_provenance *prov)
 {
     global_run st = {.o = o};
-    if (!(st.kind = oiqa_extractor_find(o->extractor)))
-        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown extractor '%s' (known: %s)", o->extractor,
-                         oiqa_extractor_names());
-    if (o->batch < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'batch': must be at least 1");
-    if (n_names < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "no input images");
-    st.H = o->height > 0 ? o->height : st.kind->input_h;
-    st.W = o->width > 0 ? o->width : st.kind->input_w;
-    int rc = oiqa_extractor_parse_blocks(st.kind, o->blocks, st.blocks, &st.n_blocks);
+    int rc = oiqa_global_net_init(o, &st.net);
     if (rc) return rc;
-    if (!positions_ok(st.kind, st.blocks, st.n_blocks, st.H, st.W)) {
-        int h = oiqa_global_min_height(st.kind->name, st.blocks, st.n_blocks);
-        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "input size %dx%d is below %s's minimum for these blocks (%dx%d)", st.W,
-                         st.H, st.kind->name, 2 * h, h);
-    }
-    for (int i = 0; i < st.n_blocks; i++) {
+    if (n_names < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "no input images");
+    for (int i = 0; i < st.net.n_blocks; i++) {
         int mh, mw;
-        st.kind->map_shape(st.blocks[i], st.H, st.W, &mh, &mw);
+        st.net.kind->map_shape(st.net.blocks[i], st.net.H, st.net.W, &mh, &mw);
         st.map_h[i] = o->map_size > 0 ? o->map_size : mh;
         st.map_w[i] = o->map_size > 0 ? o->map_size : mw;
     }
-    if ((rc = precheck_inputs(&st, names, n_names))) return rc;
     oiqa_store *store = NULL;
-    if ((rc = oiqa_extractor_open(o->extractor, o->weights, &st.ex))) goto done;
-    if (!(st.rgb = malloc((size_t)o->batch * st.H * st.W * 3 * sizeof(float)))) {
-        rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory for %d images of %dx%d", o->batch, st.W, st.H);
-        goto done;
-    }
+    if ((rc = precheck_inputs(&st, names, n_names))) goto done;
+    if ((rc = oiqa_global_net_load(&st.net, o->weights))) goto done;
     if ((rc = oiqa_store_open_write(out, prov, o->resume ? OIQA_STORE_RESUME : OIQA_STORE_CREATE, o->force, &store)))
         goto done;
     if (!(rc = define_outputs(&st, store))) rc = run_images(&st, names, n_names, store, out);
     rc = oiqa_stage_close(store, rc, out);
 done:
     for (int k = 0; k < st.n_row; k++) free(st.row[k]);
-    free(st.rgb);
-    oiqa_tensor_free(&st.pooled);
-    oiqa_extractor_close(&st.ex);
+    oiqa_global_net_close(&st.net);
     return rc;
 }

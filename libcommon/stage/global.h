@@ -19,6 +19,9 @@
 #include <stdint.h>
 
 #include "io/h5store.h"
+#include "io/image.h"
+#include "models/extractor.h"
+#include "nn/tensor.h"
 
 typedef struct {
     const char *extractor; /* registry name */
@@ -36,6 +39,37 @@ typedef struct {
 
 int oiqa_global_run(const oiqa_global_opts *o, char *const *names, int n_names, const char *out,
                     const oiqa_provenance *prov);
+
+/* ---- one image in memory (the stage's per-image steps; oiqa-score's raw
+ * mode runs them without a file) ---- */
+
+/* The network side of the stage: extractor, blocks, input size. */
+typedef struct {
+    const oiqa_extractor_kind *kind;
+    oiqa_extractor ex;
+    int blocks[OIQA_EXTRACTOR_MAX_BLOCKS], n_blocks;
+    int H, W;      /* network input */
+    int min_h;     /* smallest ERP height the blocks allow (width 2 min_h) */
+    float *rgb;    /* scratch: cap x H x W x 3 */
+    int cap;
+    oiqa_tensor pooled;
+} oiqa_global_net;
+
+/* Checks the extractor, blocks and input size of o (usage errors) without
+ * loading weights; oiqa_global_net_load then opens o->weights. */
+int oiqa_global_net_init(const oiqa_global_opts *o, oiqa_global_net *g);
+int oiqa_global_net_load(oiqa_global_net *g, const char *weights);
+void oiqa_global_net_close(oiqa_global_net *g);
+/* Whether an image of w x h may go in (large enough for the blocks; 2:1
+ * unless allow_aspect): an error naming path otherwise. */
+int oiqa_global_check_image(const oiqa_global_net *g, int allow_aspect, const char *path, int w, int h);
+/* A decoded image resized to the network input (W x H x 3 bytes). */
+int oiqa_global_resize(const oiqa_global_net *g, const oiqa_image *img, uint8_t *resized);
+/* n resized images through the network: for the i-th selected block,
+ * mean[i], std[i] (n x C floats) and, when map is not NULL, map[i] (float16
+ * n x h x w x C, averaged to map_size x map_size when map_size > 0). */
+int oiqa_global_forward(oiqa_global_net *g, const uint8_t *resized, int n, int map_size, float *const *mean,
+                        float *const *std, uint16_t *const *map);
 
 /* The smallest h x w (h for a 2:1 w = 2h input) for which every selected
  * block of the extractor has at least two positions; 0 when none up to 4096. */

@@ -69,13 +69,10 @@ void oiqa_pseudoref_auto_degrade(int det_family, int det_level, int fixed_level,
 static const oiqa_restore_op RESTORE_OPS[] = {OIQA_RESTORE_AUTO, OIQA_RESTORE_DENOISE, OIQA_RESTORE_DEBLOCK,
                                               OIQA_RESTORE_DEBLUR};
 
-static int process_view(const pr_run *st, pr_job *j, int v)
+int oiqa_pseudoref_view(const oiqa_pseudoref_opts *o, const char *name, int v, const uint8_t *in, int S,
+                        uint8_t *r, uint8_t *d, int32_t det_out[2], int32_t applied[2], float *strength)
 {
-    const oiqa_pseudoref_opts *o = st->o;
-    int S = st->S;
     size_t px = (size_t)S * S;
-    const uint8_t *in = j->vp + v * px * 3;
-    uint8_t *r = j->rest + v * px * 3, *d = j->deg + v * px * 3;
     oiqa_detection det;
     memset(&det, 0, sizeof det);
     det.family = OIQA_DIST_NONE;
@@ -91,11 +88,23 @@ static int process_view(const pr_run *st, pr_job *j, int v)
     int fam, lvl;
     if (o->degrade == OIQA_PR_DEGRADE_AUTO) oiqa_pseudoref_auto_degrade(det.family, det.level, o->degrade_level, &fam, &lvl);
     else fam = (int)o->degrade - 1, lvl = o->degrade_level ? o->degrade_level : OIQA_PR_DEFAULT_LEVEL;
-    rc = oiqa_distort_level(in, S, S, (oiqa_dist_family)fam, lvl, oiqa_pseudoref_seed(o->seed, j->name, v), d);
+    rc = oiqa_distort_level(in, S, S, (oiqa_dist_family)fam, lvl, oiqa_pseudoref_seed(o->seed, name, v), d);
     if (rc) return rc;
-    j->applied[2 * v] = fam, j->applied[2 * v + 1] = lvl;
-    j->det[2 * v] = det.family, j->det[2 * v + 1] = det.level;
-    j->det_strength[v] = (float)det.strength;
+    applied[0] = fam, applied[1] = lvl;
+    det_out[0] = det.family, det_out[1] = det.level;
+    *strength = (float)det.strength;
+    return OIQA_OK;
+}
+
+static int process_view(const pr_run *st, pr_job *j, int v)
+{
+    const oiqa_pseudoref_opts *o = st->o;
+    int S = st->S;
+    size_t px = (size_t)S * S;
+    const uint8_t *in = j->vp + v * px * 3;
+    uint8_t *r = j->rest + v * px * 3, *d = j->deg + v * px * 3;
+    int rc = oiqa_pseudoref_view(o, j->name, v, in, S, r, d, j->det + 2 * v, j->applied + 2 * v, j->det_strength + v);
+    if (rc) return rc;
     if (o->error_maps) {
         float *e = j->scratch + v * px;
         oiqa_error_map(in, r, S, S, o->error_eps, e);
@@ -299,4 +308,33 @@ int oiqa_pseudoref_run(const oiqa_pseudoref_opts *o, const char *viewports, cons
     }
     if (st.vp) oiqa_store_close(st.vp);
     return rc;
+}
+
+int oiqa_pseudoref_image(const oiqa_pseudoref_opts *o, const char *what, const char *name, const uint8_t *vp, int V,
+                         int S, uint8_t *restored, uint8_t *degraded)
+{
+    int rc = check_opts(o);
+    if (rc) return rc;
+    if (S < MIN_SIZE)
+        return oiqa_fail(OIQA_EXIT_DATA, what, "viewports of %dx%d are below the %dx%d the detector and restorers "
+                         "need", S, S, MIN_SIZE, MIN_SIZE);
+    size_t px3 = (size_t)S * S * 3;
+    oiqa_error err = {0};
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int v = 0; v < V; v++) {
+        int32_t det[2], applied[2];
+        float strength;
+        int e = oiqa_pseudoref_view(o, name, v, vp + v * px3, S, restored + v * px3, degraded + v * px3, det,
+                                    applied, &strength);
+        if (e) {
+#pragma omp critical(pseudoref_error)
+            if (!failed) {
+                oiqa_fail_prefix("%s: viewport %d", what, v);
+                oiqa_error_capture(&err, e);
+                failed = 1;
+            }
+        }
+    }
+    return failed ? oiqa_error_restore(&err) : OIQA_OK;
 }

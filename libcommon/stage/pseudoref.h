@@ -64,6 +64,22 @@ typedef struct {
 int oiqa_pseudoref_run(const oiqa_pseudoref_opts *o, const char *viewports, const char *out,
                        const oiqa_provenance *prov);
 
+/* ---- one image in memory (the stage's per-viewport step; oiqa-score's
+ * raw mode runs it without a file) ---- */
+
+/* Viewport v (S x S RGB `in`) of the row `name`: restored and degraded
+ * (S*S*3 each); det (family, level) and *strength of the detection (family
+ * -1 when nothing was detected or detection is off), applied (family, level)
+ * of the degradation. */
+int oiqa_pseudoref_view(const oiqa_pseudoref_opts *o, const char *name, int v, const uint8_t *in, int S,
+                        uint8_t *restored, uint8_t *degraded, int32_t det[2], int32_t applied[2], float *strength);
+/* Every viewport of one image (vp: V*S*S*3, the viewports stage's bytes) into
+ * restored and degraded (V*S*S*3 each), viewports in parallel: the bytes the
+ * stage writes for the row `name`. Errors name `what` (the image), the
+ * viewport and the operator. */
+int oiqa_pseudoref_image(const oiqa_pseudoref_opts *o, const char *what, const char *name, const uint8_t *vp, int V,
+                         int S, uint8_t *restored, uint8_t *degraded);
+
 /* The noise seed of viewport v of the row `name`: splitmix64 of the seed
  * mixed with the FNV-1a hash of the name and v. */
 uint64_t oiqa_pseudoref_seed(uint64_t seed, const char *name, int v);

@@ -82,9 +82,7 @@ int oiqa_views_from_yaml(const oiqa_yaml_node *list, double default_fov, oiqa_vi
 typedef struct {
     char *path;          /* file read */
     const char *name;    /* row name */
-    oiqa_image erp;
-    oiqa_pyramid pyr;
-    oiqa_view views[64];
+    oiqa_vp_source src;
     char sha256[65];
     uint8_t *vp;         /* V*S*S*3 */
     float *centers;      /* V*3 */
@@ -146,22 +144,72 @@ static int fixed_views(const oiqa_viewports_opts *o, oiqa_view *views)
     }
 }
 
-static void view_map(const oiqa_viewports_opts *o, const oiqa_view *v, int W, int H, float *uv, float *lod)
+void oiqa_viewports_map(const oiqa_viewports_opts *o, const oiqa_view *v, int W, int H, float *uv, float *lod)
 {
     oiqa_view_map(v, o->size, W, H, uv);
     if (lod) oiqa_map_lod(uv, o->size, W, H, lod);
 }
 
-/* Samples viewport `v` of job j into its slot; uv/lod are the map (S*S). */
-static void sample_view(const oiqa_viewports_opts *o, const image_job *j, const float *uv, const float *lod,
-                        uint8_t *out)
+void oiqa_viewports_sample(const oiqa_viewports_opts *o, const oiqa_vp_source *src, const float *uv,
+                           const float *lod, uint8_t *out)
 {
     int64_t n_px = (int64_t)o->size * o->size;
     switch (o->filter) {
-    case OIQA_FILTER_BICUBIC: oiqa_sample_bicubic_u8(&j->erp, uv, n_px, out); break;
-    case OIQA_FILTER_ANTIALIAS: oiqa_sample_trilinear_u8(&j->pyr, uv, lod, n_px, out); break;
-    default: oiqa_sample_bilinear_u8(&j->erp, uv, n_px, out); break;
+    case OIQA_FILTER_BICUBIC: oiqa_sample_bicubic_u8(&src->erp, uv, n_px, out); break;
+    case OIQA_FILTER_ANTIALIAS: oiqa_sample_trilinear_u8(&src->pyr, uv, lod, n_px, out); break;
+    default: oiqa_sample_bilinear_u8(&src->erp, uv, n_px, out); break;
     }
+}
+
+int oiqa_viewports_count(const oiqa_viewports_opts *o)
+{
+    oiqa_view views[64];
+    return fixed_views(o, views);
+}
+
+void oiqa_vp_source_free(oiqa_vp_source *src)
+{
+    oiqa_image_free(&src->erp);
+    if (src->pyr.level) oiqa_pyramid_free(&src->pyr);
+    memset(&src->pyr, 0, sizeof src->pyr);
+}
+
+int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src)
+{
+    memset(src, 0, sizeof *src);
+    src->erp = *erp;
+    memset(erp, 0, sizeof *erp);
+    int V = fixed_views(o, src->views);
+    if (V <= 0 || V > 64) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to 64 viewports, got %d", V);
+    src->V = V;
+    int rc = check_erp_size(path, src->erp.w, src->erp.h, o->allow_aspect);
+    if (!rc && o->layout == OIQA_LAYOUT_VGCN20 &&
+        oiqa_layout_vgcn(&src->erp, V, o->fov, o->vgcn_min_sep, src->views) != V) {
+        oiqa_fail_prefix("%s: vgcn20 layout", path);
+        rc = OIQA_EXIT_DATA;
+    }
+    if (!rc && o->filter == OIQA_FILTER_ANTIALIAS) rc = oiqa_pyramid_build(&src->erp, 16, &src->pyr);
+    return rc;
+}
+
+int oiqa_viewports_image(const oiqa_viewports_opts *o, const oiqa_vp_source *src, uint8_t *vp)
+{
+    size_t S2 = (size_t)o->size * o->size;
+    int V = src->V, want_lod = o->filter == OIQA_FILTER_ANTIALIAS;
+    float *uv = malloc((size_t)V * S2 * 2 * sizeof(float));
+    float *lod = want_lod ? malloc((size_t)V * S2 * sizeof(float)) : NULL;
+    if (!uv || (want_lod && !lod)) {
+        free(uv), free(lod);
+        return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory for viewport maps");
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int v = 0; v < V; v++) {
+        float *m = uv + v * S2 * 2, *l = want_lod ? lod + v * S2 : NULL;
+        oiqa_viewports_map(o, &src->views[v], src->erp.w, src->erp.h, m, l);
+        oiqa_viewports_sample(o, src, m, l, vp + v * S2 * 3);
+    }
+    free(uv), free(lod);
+    return OIQA_OK;
 }
 
 static int write_pictures(const oiqa_viewports_opts *o, const image_job *j, int V)
@@ -183,16 +231,17 @@ static int write_pictures(const oiqa_viewports_opts *o, const image_job *j, int 
         for (int v = 0; v < V; v++) {
             tiles[v].rgb = j->vp + v * vp_bytes;
             tiles[v].w = tiles[v].h = o->size;
-            tiles[v].lon = j->views[v].lon;
-            tiles[v].lat = j->views[v].lat;
-            snprintf(tiles[v].label, sizeof tiles[v].label, "#%d %.1f,%.1f", v, j->views[v].lon, j->views[v].lat);
+            tiles[v].lon = j->src.views[v].lon;
+            tiles[v].lat = j->src.views[v].lat;
+            snprintf(tiles[v].label, sizeof tiles[v].label, "#%d %.1f,%.1f", v, j->src.views[v].lon,
+                     j->src.views[v].lat);
         }
         char *p = output_stem(o->sheet_dir, j->name, "_sheet.png");
         char title[300];
         snprintf(title, sizeof title, "%.200s  %s %dpx fov %.0f %s", j->name, oiqa_layout_names[o->layout],
                  o->size, o->fov, oiqa_filter_names[o->filter]);
         int rc = oiqa_mkdir_parent(p);
-        if (!rc) rc = oiqa_sheet_write(p, title, &j->erp, tiles, V, 0);
+        if (!rc) rc = oiqa_sheet_write(p, title, &j->src.erp, tiles, V, 0);
         free(p);
         if (rc) return rc;
     }
@@ -201,9 +250,7 @@ static int write_pictures(const oiqa_viewports_opts *o, const image_job *j, int 
 
 static void job_release(image_job *j)
 {
-    oiqa_image_free(&j->erp);
-    if (j->pyr.level) oiqa_pyramid_free(&j->pyr);
-    memset(&j->pyr, 0, sizeof j->pyr);
+    oiqa_vp_source_free(&j->src);
     oiqa_encoded_row_free(&j->enc);
     free(j->path);
     j->path = NULL;
@@ -213,18 +260,15 @@ static void job_release(image_job *j)
 static void job_load(const oiqa_viewports_opts *o, image_job *j, int V)
 {
     oiqa_image_load_opts lo = {.max_pixels = o->max_pixels};
-    int rc = oiqa_image_load(j->path, &lo, &j->erp);
-    if (!rc) rc = check_erp_size(j->path, j->erp.w, j->erp.h, o->allow_aspect);
-    if (!rc && o->layout == OIQA_LAYOUT_VGCN20 && oiqa_layout_vgcn(&j->erp, V, o->fov, o->vgcn_min_sep, j->views) != V) {
-        oiqa_fail_prefix("%s: vgcn20 layout", j->path);
-        rc = OIQA_EXIT_DATA;
-    }
-    if (!rc && o->filter == OIQA_FILTER_ANTIALIAS) rc = oiqa_pyramid_build(&j->erp, 16, &j->pyr);
+    oiqa_image erp = {0};
+    int rc = oiqa_image_load(j->path, &lo, &erp);
+    if (!rc) rc = oiqa_viewports_prepare(o, j->path, &erp, &j->src);
+    oiqa_image_free(&erp);
     memcpy(j->sha256, lo.sha256, sizeof j->sha256);
     for (int v = 0; v < V; v++) {
-        j->centers[v * 3 + 0] = (float)j->views[v].lon;
-        j->centers[v * 3 + 1] = (float)j->views[v].lat;
-        j->centers[v * 3 + 2] = (float)j->views[v].fov;
+        j->centers[v * 3 + 0] = (float)j->src.views[v].lon;
+        j->centers[v * 3 + 1] = (float)j->src.views[v].lat;
+        j->centers[v * 3 + 2] = (float)j->src.views[v].fov;
     }
     if (rc) {
         oiqa_error_capture(&j->err, rc);
@@ -285,7 +329,7 @@ static int assign_maps(const oiqa_viewports_opts *o, const oiqa_view *views, int
     int want_lod = o->filter == OIQA_FILTER_ANTIALIAS;
     unsigned char used[256] = {0};
     for (int b = 0; b < nb; b++) {
-        int W = jobs[b].erp.w, H = jobs[b].erp.h, hit = -1;
+        int W = jobs[b].src.erp.w, H = jobs[b].src.erp.h, hit = -1;
         for (int c = 0; c < n_caches && hit < 0; c++)
             if (caches[c].uv && caches[c].W == W && caches[c].H == H) hit = c;
         if (hit < 0) {
@@ -303,7 +347,7 @@ static int assign_maps(const oiqa_viewports_opts *o, const oiqa_view *views, int
             }
 #pragma omp parallel for schedule(dynamic, 1)
             for (int v = 0; v < V; v++)
-                view_map(o, &views[v], W, H, m->uv + v * S2 * 2, want_lod ? m->lod + v * S2 : NULL);
+                oiqa_viewports_map(o, &views[v], W, H, m->uv + v * S2 * 2, want_lod ? m->lod + v * S2 : NULL);
         }
         used[hit] = 1;
         jobs[b].maps = &caches[hit];
@@ -371,7 +415,6 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
             j->name = name;
             j->path = oiqa_path_join(o->root, name);
             j->failed = 0;
-            memcpy(j->views, views, sizeof views);
         }
         if (nb == 0) break;
 
@@ -398,13 +441,13 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
                 if (is_vgcn) {
                     float *m = vgcn_uv + ((size_t)b * V + v) * S2 * 2;
                     float *l = want_lod ? vgcn_lod + ((size_t)b * V + v) * S2 : NULL;
-                    view_map(o, &j->views[v], j->erp.w, j->erp.h, m, l);
+                    oiqa_viewports_map(o, &j->src.views[v], j->src.erp.w, j->src.erp.h, m, l);
                     uv = m, lod = l;
                 } else {
                     uv = j->maps->uv + v * S2 * 2;
                     lod = want_lod ? j->maps->lod + v * S2 : NULL;
                 }
-                sample_view(o, j, uv, lod, j->vp + v * vp_bytes);
+                oiqa_viewports_sample(o, &j->src, uv, lod, j->vp + v * vp_bytes);
             }
 
 #pragma omp parallel for schedule(dynamic, 1)

@@ -40,6 +40,35 @@ int oiqa_views_from_yaml(const oiqa_yaml_node *list, double default_fov, oiqa_vi
 int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_names, const char *out,
                        const oiqa_provenance *prov);
 
+/* ---- one image in memory (the stage's per-image steps; oiqa-score's raw
+ * mode runs them without a file) ---- */
+
+/* A decoded ERP with its views placed and what its filter needs. */
+typedef struct {
+    oiqa_image erp;
+    oiqa_pyramid pyr;   /* antialias only */
+    oiqa_view views[64];
+    int V;
+} oiqa_vp_source;
+
+/* The number of viewports of the layout (vgcn20: 20). */
+int oiqa_viewports_count(const oiqa_viewports_opts *o);
+/* Takes the decoded erp (moved into src: freed by oiqa_vp_source_free, also
+ * on failure), checks its size and aspect, places the layout's views
+ * (vgcn20: from this image's content) and builds the antialias pyramid.
+ * path names the image in errors. */
+int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src);
+void oiqa_vp_source_free(oiqa_vp_source *src);
+/* The sampling map of view v for a W x H ERP: uv (S*S*2) and, for the
+ * antialias filter, lod (S*S; NULL otherwise). */
+void oiqa_viewports_map(const oiqa_viewports_opts *o, const oiqa_view *v, int W, int H, float *uv, float *lod);
+/* Samples one viewport of src with its map into out (S*S*3). */
+void oiqa_viewports_sample(const oiqa_viewports_opts *o, const oiqa_vp_source *src, const float *uv,
+                           const float *lod, uint8_t *out);
+/* Every viewport of a prepared source into vp (V*S*S*3), the views in
+ * parallel: the same bytes as the stage writes in /viewports. */
+int oiqa_viewports_image(const oiqa_viewports_opts *o, const oiqa_vp_source *src, uint8_t *vp);
+
 /* Whether an ERP of w x h is 2:1 within 1% (the tolerance for rounding in exports). */
 int oiqa_erp_aspect_ok(int w, int h);
 

@@ -15,6 +15,7 @@
 const char *const oiqa_prov_field_names[OIQA_PROV_FIELDS] = {
     "path", "sha256", "stage", "backbone", "weights", "weights_sha256",
     "blocks", "streams", "config", "normalisation", "input_size", "resize",
+    "viewports_config", "pseudoref_config",
 };
 
 void oiqa_feature_prov_free(oiqa_feature_prov *p)

@@ -16,10 +16,14 @@
 #include "models/mtfi.h"
 
 /* The provenance fields recorded per feature file, in this order. */
-#define OIQA_PROV_FIELDS 12
+#define OIQA_PROV_FIELDS 14
 extern const char *const oiqa_prov_field_names[OIQA_PROV_FIELDS];
 /* path, sha256, stage, backbone, weights, weights_sha256, blocks, streams,
- * config, normalisation, input_size, resize */
+ * config, normalisation, input_size, resize, viewports_config,
+ * pseudoref_config. config is the resolved config of the tool that wrote the
+ * file; the last two (backbone files only) are those of the viewports and
+ * pseudoref stages it read: with config, the recipe oiqa-score's raw mode
+ * recomputes the features from images with. */
 typedef struct {
     char *v[OIQA_PROV_FIELDS]; /* "" when the file has no such attribute */
 } oiqa_feature_prov;

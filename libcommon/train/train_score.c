@@ -32,12 +32,11 @@ static int check_provenance(const oiqa_train_model *tm, const oiqa_score_opts *o
     return rc;
 }
 
-static int write_csv(const oiqa_train_model *tm, const oiqa_train_data *d, const oiqa_train_pred *p, FILE *f)
+void oiqa_score_csv_header(const oiqa_train_model *tm, FILE *f)
 {
     const oiqa_train_classes *c = &tm->classes;
-    int aux = tm->model.cfg.aux_heads;
     fputs("name,score", f);
-    if (aux) {
+    if (tm->model.cfg.aux_heads) {
         fputs(",level,type", f);
         for (int j = 0; j < c->n_levels; j++) fprintf(f, ",p_level_%d", c->levels[j]);
         for (int j = 0; j < c->n_types; j++) {
@@ -48,6 +47,12 @@ static int write_csv(const oiqa_train_model *tm, const oiqa_train_data *d, const
         }
     }
     fputc('\n', f);
+}
+
+void oiqa_score_csv_rows(const oiqa_train_model *tm, const oiqa_train_data *d, const oiqa_train_pred *p, FILE *f)
+{
+    const oiqa_train_classes *c = &tm->classes;
+    int aux = tm->model.cfg.aux_heads;
     for (int i = 0; i < d->n; i++) {
         oiqa_csv_put(f, d->names[i]);
         fprintf(f, ",%.6f", p->quality[i] * tm->norm.target_std + tm->norm.target_mean);
@@ -63,6 +68,12 @@ static int write_csv(const oiqa_train_model *tm, const oiqa_train_data *d, const
         }
         fputc('\n', f);
     }
+}
+
+static int write_csv(const oiqa_train_model *tm, const oiqa_train_data *d, const oiqa_train_pred *p, FILE *f)
+{
+    oiqa_score_csv_header(tm, f);
+    oiqa_score_csv_rows(tm, d, p, f);
     return ferror(f) ? -1 : 0;
 }
 

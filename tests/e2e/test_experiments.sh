@@ -19,11 +19,11 @@ MK=(make --no-print-directory -f pipelines/experiments.mk BIN="$OIQA_BIN" FEAT="
 # the 6 cube faces instead of 20 views and a 64x128 VMamba input keep it short.
 mkdir -p "$TMP/configs"
 # Under the sanitizers the tools run several times slower: 4 panoramas, two
-# levels, 32 px viewports and 3 epochs check the plumbing (every output,
+# levels and 3 epochs check the plumbing (every output,
 # make's bookkeeping); the model-quality check runs in the normal build.
 epochs=20 levels=1,3,5 vp=64 panos=$PANOS
 if [ "${OIQA_SANITIZE:-0}" = 1 ]; then
-    epochs=3 levels=1,5 vp=32 panos=$TMP/panos
+    epochs=3 levels=1,5 panos=$TMP/panos
     mkdir -p "$panos" && ls "$PANOS"/*.png | head -4 | xargs -I{} ln -s {} "$panos/"
 fi
 cat >"$TMP/configs/demo.yaml" <<EOF

@@ -5,6 +5,14 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+/* --force and --resume, the same in every stage tool (each table defines OFF
+ * for its own struct, which has `force` and `resume` fields). */
+#define STAGE_FORCE_RESUME                                                                                            \
+    {"force", 0, OIQA_OPT_FLAG, OFF(force), "false", NULL, "overwrite an existing output or .partial", 0, 0, NULL,  \
+     OIQA_OPTF_CLI_ONLY},                                                                                            \
+    {"resume", 0, OIQA_OPT_FLAG, OFF(resume), "false", NULL, "continue an interrupted run's FILE.partial", 0, 0,     \
+     NULL, OIQA_OPTF_CLI_ONLY}
+
 /* ---- oiqa-viewports ---- */
 
 #define OFF(f) offsetof(oiqa_viewports_cli, f)
@@ -34,10 +42,7 @@ static const oiqa_opt VIEWPORTS_OPTIONS[] = {
      NULL, OIQA_OPTF_CLI_ONLY},
     {"sheet", 0, OIQA_OPT_STRING, OFF(sheet_dir), NULL, "DIR",
      "also write one contact sheet per image as DIR/<name>_sheet.png", 0, 0, NULL, OIQA_OPTF_CLI_ONLY},
-    {"force", 0, OIQA_OPT_FLAG, OFF(force), "false", NULL, "overwrite an existing output or .partial", 0, 0, NULL,
-     OIQA_OPTF_CLI_ONLY},
-    {"resume", 0, OIQA_OPT_FLAG, OFF(resume), "false", NULL, "continue an interrupted run's FILE.partial", 0, 0,
-     NULL, OIQA_OPTF_CLI_ONLY},
+    STAGE_FORCE_RESUME,
     {0},
 };
 
@@ -99,10 +104,7 @@ static const oiqa_opt PSEUDOREF_OPTIONS[] = {
     {"sheet", 0, OIQA_OPT_STRING, OFF(sheet_dir), NULL, "DIR",
      "also write one sheet per image, DIR/<name>_pseudoref.png: rows of original | restored | degraded", 0, 0, NULL,
      OIQA_OPTF_CLI_ONLY},
-    {"force", 0, OIQA_OPT_FLAG, OFF(force), "false", NULL, "overwrite an existing output or .partial", 0, 0, NULL,
-     OIQA_OPTF_CLI_ONLY},
-    {"resume", 0, OIQA_OPT_FLAG, OFF(resume), "false", NULL, "continue an interrupted run's FILE.partial", 0, 0, NULL,
-     OIQA_OPTF_CLI_ONLY},
+    STAGE_FORCE_RESUME,
     {0},
 };
 
@@ -149,10 +151,7 @@ static const oiqa_opt RESNET_OPTIONS[] = {
     {"skip-bad", 0, OIQA_OPT_FLAG, OFF(skip_bad), "false", NULL,
      "leave out images with NaN or Inf inputs or features (listed in the attribute skipped) instead of failing", 0,
      0, NULL, OIQA_OPTF_CLI_ONLY},
-    {"force", 0, OIQA_OPT_FLAG, OFF(force), "false", NULL, "overwrite an existing output or .partial", 0, 0, NULL,
-     OIQA_OPTF_CLI_ONLY},
-    {"resume", 0, OIQA_OPT_FLAG, OFF(resume), "false", NULL, "continue an interrupted run's FILE.partial", 0, 0, NULL,
-     OIQA_OPTF_CLI_ONLY},
+    STAGE_FORCE_RESUME,
     {0},
 };
 
@@ -214,9 +213,7 @@ static const oiqa_opt VMAMBA_OPTIONS[] = {
     {"skip-bad", 0, OIQA_OPT_FLAG, OFF(skip_bad), "false", NULL,
      "leave out images whose features are NaN or Inf (listed in the attribute skipped) instead of failing", 0, 0,
      NULL, CLI},
-    {"force", 0, OIQA_OPT_FLAG, OFF(force), "false", NULL, "overwrite an existing output or .partial", 0, 0, NULL, CLI},
-    {"resume", 0, OIQA_OPT_FLAG, OFF(resume), "false", NULL, "continue an interrupted run's FILE.partial", 0, 0, NULL,
-     CLI},
+    STAGE_FORCE_RESUME,
     {0},
 };
 

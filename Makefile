@@ -7,17 +7,39 @@
 #   make indataset | ablation | cross ...          one experiment (pipelines/experiments.mk)
 #   make bench           benchmarks against OpenCV (ratios)
 #   make install PREFIX=/usr/local
+#   make CUDA=0          build without the CUDA backend (it is built when nvcc is
+#                        found, /usr/local/cuda/bin/nvcc or on PATH; the binaries
+#                        fall back to the CPU on machines without a GPU)
 # Missing Debian packages are installed by scripts/install-deps.sh first.
 
 VERSION := 0.1.0
 PREFIX ?= /usr/local
 SANITIZE ?= 0
+# The CUDA backend (nn/cuda/, geo/cuda/): on when nvcc is found, for sm_80
+# (A100) and sm_90 (H100/H200) plus sm_90 PTX for newer GPUs. The sanitizer
+# build leaves it out unless CUDA=1 is given: ASan's shadow memory and the
+# CUDA driver's address-space reservations do not mix (the driver needs
+# ASAN_OPTIONS=protect_shadow_gap=0), and that build runs without a GPU.
+NVCC ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+ifeq ($(NVCC),)
+  CUDA ?= 0
+endif
+ifeq ($(SANITIZE),1)
+  CUDA ?= 0
+endif
+CUDA ?= 1
+CUDA_ARCHS ?= 80 90
 ifeq ($(SANITIZE),1)
   BUILD ?= build-asan
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
   OPT ?= -O1
 else
-  BUILD ?= build
+  # A CPU-only build next to a CUDA one gets its own folder.
+  ifneq ($(CUDA)$(if $(NVCC),nvcc,),0nvcc)
+    BUILD ?= build
+  else
+    BUILD ?= build-nocuda
+  endif
   SANFLAGS :=
   OPT ?= -O2
 endif
@@ -44,6 +66,18 @@ LDLIBS += $(shell pkg-config --libs $(PKGS)) -lm
 
 LIB_SRC := $(sort $(wildcard libcommon/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+ifeq ($(CUDA),1)
+  CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  CU_SRC := $(sort $(wildcard libcommon/*/cuda/*.cu))
+  CUDA_C_SRC := $(sort $(wildcard libcommon/*/cuda/*.c))
+  LIB_OBJ += $(CU_SRC:%.cu=$(BUILD)/obj/%.o) $(CUDA_C_SRC:%.c=$(BUILD)/obj/%.o)
+  CPPFLAGS += -DOIQA_HAVE_CUDA -I$(CUDA_HOME)/include
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+  NVCCFLAGS ?= -O2 -g -std=c++17
+  NVCCFLAGS += $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
+    -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS)) \
+    -Xcompiler -Wall,-Wextra -Ilibcommon -DOIQA_HAVE_CUDA
+endif
 LIB := $(BUILD)/liboiqa.a
 TOOL_SRC := $(sort $(wildcard tools/oiqa-*.c))
 TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
@@ -60,6 +94,10 @@ unit-tests: $(TESTS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -112,7 +150,7 @@ install: $(TOOLS) $(LIB)
 	cp -r configs/. $(DESTDIR)$(PREFIX)/share/oiqa/configs/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-nocuda
 
 .PHONY: $(PUBLIC_GOALS)
 .SECONDARY:

@@ -5,11 +5,12 @@
 #   scripts/install-deps.sh --check   exit 0 if the build + test dependencies are present, 1 if not
 set -euo pipefail
 
-BUILD_PKGS="gcc make pkg-config libhdf5-dev hdf5-tools libyaml-dev zlib1g-dev libstb-dev libopenblas-dev"
+# g++ is nvcc's host compiler for the CUDA backend (CUDA itself comes from /usr/local/cuda).
+BUILD_PKGS="gcc g++ make pkg-config libhdf5-dev hdf5-tools libyaml-dev zlib1g-dev libstb-dev libopenblas-dev"
 BENCH_PKGS="python3 python3-numpy python3-opencv python3-h5py python3-torch python3-torchvision"
 
 have_build_deps() {
-    command -v gcc >/dev/null && command -v make >/dev/null && command -v pkg-config >/dev/null &&
+    command -v gcc >/dev/null && command -v g++ >/dev/null && command -v make >/dev/null && command -v pkg-config >/dev/null &&
         command -v h5dump >/dev/null &&
         pkg-config --exists hdf5 yaml-0.1 zlib stb openblas 2>/dev/null
 }

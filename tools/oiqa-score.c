@@ -10,12 +10,13 @@
 #include "base/cli.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "nn/device.h"
 #include "train/train_score.h"
 
 typedef struct {
     char *out, *model, *features, *global, *root, *weights_dir, *local_weights, *global_weights;
     long batch;
-    int force;
+    int force, device;
 } score_cli;
 
 #define OFF(f) offsetof(score_cli, f)
@@ -38,6 +39,9 @@ static const oiqa_opt OPTIONS[] = {
      "raw images: the local backbone's weights (sha256 checked against the recorded one)", 0, 0, NULL, 0},
     {"global-weights", 0, OIQA_OPT_STRING, OFF(global_weights), NULL, "FILE",
      "raw images: the global backbone's weights (sha256 checked against the recorded one)", 0, 0, NULL, 0},
+    {"device", 0, OIQA_OPT_ENUM, OFF(device), "auto", "NAME",
+     "raw images: where the backbones run: cpu, cuda (the CPU with one line on stderr when no GPU works) or auto", 0,
+     0, oiqa_device_names, OIQA_OPTF_CLI_ONLY},
     {"force", 0, OIQA_OPT_FLAG, OFF(force), "false", NULL, "replace an existing output", 0, 0, NULL, OIQA_OPTF_CLI_ONLY},
     {0},
 };
@@ -90,7 +94,8 @@ int main(int argc, char **argv)
     } else if (!rc) {
         oiqa_score_raw_opts ro = {.model = o.model, .names = names, .n_names = n_names, .root = o.root, .out = o.out,
                                   .force = o.force, .batch = (int)o.batch, .weights_dir = o.weights_dir,
-                                  .local_weights = o.local_weights, .global_weights = o.global_weights};
+                                  .local_weights = o.local_weights, .global_weights = o.global_weights,
+                                  .device = (oiqa_device)o.device};
         rc = oiqa_score_raw_run(&ro);
         if (!rc && o.out) oiqa_info("wrote %s", o.out);
     }

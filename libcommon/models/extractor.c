@@ -9,6 +9,8 @@
 #include "base/error.h"
 #include "base/sha256.h"
 #include "base/strutil.h"
+#include "models/imagenet.h"
+#include "nn/pool.h"
 
 extern const oiqa_extractor_kind oiqa_resnet50_extractor, oiqa_vmamba_t_v0_extractor, oiqa_vmamba_t_s2l5_extractor,
     oiqa_vmamba_t_s1l8_extractor;
@@ -56,6 +58,11 @@ int oiqa_weights_spec_random(const char *spec, uint64_t *seed)
 
 int oiqa_extractor_open(const char *name, const char *weights, oiqa_extractor *ex)
 {
+    return oiqa_extractor_open_on(name, weights, OIQA_DEVICE_CPU, ex);
+}
+
+int oiqa_extractor_open_on(const char *name, const char *weights, oiqa_device device, oiqa_extractor *ex)
+{
     memset(ex, 0, sizeof *ex);
     const oiqa_extractor_kind *k = oiqa_extractor_find(name);
     if (!k) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown extractor '%s' (known: %s)", name, oiqa_extractor_names());
@@ -77,20 +84,91 @@ int oiqa_extractor_open(const char *name, const char *weights, oiqa_extractor *e
     oiqa_ckpt_close(ck);
     if (rc) return rc;
     ex->kind = k;
+    ex->be = oiqa_backend_open(oiqa_device_resolve(device));
     ex->weights = oiqa_strdup(weights);
     ex->random = is_random;
     ex->seed = seed;
     return OIQA_OK;
 }
 
+/* Device memory one image of h x w needs, generously: 16 floats per value
+ * of the block maps (the networks' intermediates are a few times the block
+ * maps; VMamba's SS2D holds about 9 Di-wide maps at stage 0) plus the input. */
+static size_t bytes_per_image(const oiqa_extractor_kind *k, int h, int w)
+{
+    size_t floats = (size_t)h * w * 3 * 2;
+    for (int b = 0; b < k->n_blocks; b++) {
+        int mh, mw;
+        k->map_shape(b, h, w, &mh, &mw);
+        floats += (size_t)16 * mh * mw * k->blocks[b].channels;
+    }
+    return floats * sizeof(float);
+}
+
+/* GPU forward: sub-batches of what fits in 70% of the free device memory,
+ * each normalised on the device and run; then either every block's maps are
+ * downloaded into the host tensors at the sub-batch's offset (maps set), or
+ * only the statistics of the chosen blocks are (stats: mean/std set). */
+typedef struct {
+    const int *blocks;
+    int n_blocks;
+    float *const *mean, *const *std;
+} stats_request;
+
+static int forward_on_device(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const oiqa_tensor **maps,
+                             const stats_request *stats)
+{
+    oiqa_backend *be = ex->be;
+    oiqa_device_announce();
+    size_t per = bytes_per_image(ex->kind, h, w), avail = be->ops->free_memory(be) / 10 * 7;
+    int sub = per && avail / per < (size_t)n ? (int)(avail / per) : n;
+    if (sub < 1) sub = 1;
+    int rc = OIQA_OK;
+    for (int i0 = 0; i0 < n && !rc; i0 += sub) {
+        int m = n - i0 < sub ? n - i0 : sub;
+        const oiqa_tensor *dev[OIQA_EXTRACTOR_MAX_BLOCKS] = {0};
+        rc = oiqa_be_tensor_ensure(be, &ex->x_dev, m, h, w, 3);
+        if (!rc) rc = be->ops->normalize(be, rgb + (size_t)i0 * h * w * 3, OIQA_IMAGENET_MEAN, OIQA_IMAGENET_STD,
+                                         &ex->x_dev);
+        if (!rc) rc = ex->kind->forward_on(ex->state, be, &ex->x_dev, dev);
+        for (int b = 0; maps && b < ex->kind->n_blocks && !rc; b++) {
+            const oiqa_tensor *d = dev[b];
+            rc = oiqa_be_tensor_ensure(oiqa_backend_cpu(), &ex->host[b], n, d->h, d->w, d->c);
+            if (!rc) rc = be->ops->download(be, d, ex->host[b].data + (size_t)i0 * d->h * d->w * d->c);
+        }
+        for (int i = 0; stats && i < stats->n_blocks && !rc; i++) {
+            const oiqa_tensor *d = dev[stats->blocks[i]];
+            size_t at = (size_t)i0 * d->c;
+            rc = be->ops->channel_mean_std(be, d, stats->mean[i] + at, stats->std[i] + at);
+        }
+    }
+    for (int b = 0; maps && b < ex->kind->n_blocks && !rc; b++) maps[b] = &ex->host[b];
+    return rc;
+}
+
 int oiqa_extractor_forward(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const oiqa_tensor **maps)
 {
+    if (ex->be && ex->be->device == OIQA_DEVICE_CUDA) return forward_on_device(ex, rgb, n, h, w, maps, NULL);
     return ex->kind->forward(ex->state, rgb, n, h, w, maps);
+}
+
+int oiqa_extractor_forward_stats(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const int *blocks,
+                                 int n_blocks, float *const *mean, float *const *std)
+{
+    stats_request req = {blocks, n_blocks, mean, std};
+    if (ex->be && ex->be->device == OIQA_DEVICE_CUDA) return forward_on_device(ex, rgb, n, h, w, NULL, &req);
+    const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
+    int rc = ex->kind->forward(ex->state, rgb, n, h, w, maps);
+    for (int i = 0; i < n_blocks && !rc; i++) oiqa_channel_mean_std(maps[blocks[i]], mean[i], std[i], 1);
+    return rc;
 }
 
 void oiqa_extractor_close(oiqa_extractor *ex)
 {
     if (ex->kind && ex->state) ex->kind->close(ex->state);
+    if (ex->be) oiqa_be_tensor_free(ex->be, &ex->x_dev);
+    for (int b = 0; b < OIQA_EXTRACTOR_MAX_BLOCKS; b++) oiqa_tensor_free(&ex->host[b]);
+    oiqa_backend_close(ex->be);
     free(ex->weights);
     memset(ex, 0, sizeof *ex);
 }

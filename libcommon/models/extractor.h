@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "io/ckpt.h"
+#include "nn/backend.h"
 #include "nn/tensor.h"
 
 #define OIQA_EXTRACTOR_MAX_BLOCKS 8
@@ -53,6 +54,10 @@ typedef struct oiqa_extractor_kind {
      * for every block to a tensor owned by the state, valid until the next
      * forward. Run from serial code (the kernels use the threads). */
     int (*forward)(void *state, const float *rgb, int n, int h, int w, const oiqa_tensor **maps);
+    /* The network on a backend (nn/backend.h): x is n x h x w x 3,
+     * normalised, in the backend's memory; sets maps[b] to tensors in the
+     * backend's memory held by the state until the next call or close. */
+    int (*forward_on)(void *state, oiqa_backend *be, const oiqa_tensor *x, const oiqa_tensor **maps);
     void (*close)(void *state);
 } oiqa_extractor_kind;
 
@@ -60,6 +65,9 @@ typedef struct oiqa_extractor_kind {
 typedef struct {
     const oiqa_extractor_kind *kind;
     void *state;
+    oiqa_backend *be;      /* where forward runs (the CPU backend unless opened on a GPU) */
+    oiqa_tensor x_dev;     /* GPU only: the input batch in device memory */
+    oiqa_tensor host[OIQA_EXTRACTOR_MAX_BLOCKS]; /* GPU only: the maps brought back */
     char *weights;          /* as given: a path or "random:SEED" */
     char weights_sha256[65]; /* of the file; "" for random weights */
     int random;             /* 1 for random:SEED */
@@ -81,7 +89,19 @@ int oiqa_weights_spec_random(const char *spec, uint64_t *seed);
  * checkpoint that does not fit names its first mismatches (the model's
  * loader message). ex is left closed-safe on failure. */
 int oiqa_extractor_open(const char *name, const char *weights, oiqa_extractor *ex);
+/* The same on a device (nn/device.h; resolved here: cuda/auto fall back to
+ * the CPU with the stderr line). On the GPU, forward copies the images in
+ * sub-batches sized to the free device memory and brings every block's
+ * maps back to host tensors; maps are then the same as on the CPU within
+ * DESIGN §6's tolerance. */
+int oiqa_extractor_open_on(const char *name, const char *weights, oiqa_device device, oiqa_extractor *ex);
 int oiqa_extractor_forward(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const oiqa_tensor **maps);
+/* The statistics pooling of the stages without the maps: for blocks[i],
+ * mean[i] and std[i] (n x C floats, torch.std's unbiased std over the
+ * positions; nn/pool.h oiqa_channel_mean_std). On the GPU the statistics
+ * are computed there and only they are copied back. */
+int oiqa_extractor_forward_stats(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const int *blocks,
+                                 int n_blocks, float *const *mean, float *const *std);
 void oiqa_extractor_close(oiqa_extractor *ex);
 
 /* Block index by name, -1 if absent. */

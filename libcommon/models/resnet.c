@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "nn/backend.h"
 #include "nn/pool.h"
 
 
@@ -54,19 +55,19 @@ static size_t scratch_floats(const oiqa_resnet50 *net, int n, int h, int w)
 /* One Bottleneck: y = relu(conv3(relu(conv2(relu(conv1(x))))) + skip), with
  * skip = downsample(x) written straight into y first (conv2d.h allows y to
  * alias the residual). t1, t2: scratch for the inner maps; y must not alias x. */
-static int bottleneck_forward(const oiqa_bottleneck *bk, const oiqa_tensor *x, float *t1_data,
+static int bottleneck_forward(oiqa_backend *be, const oiqa_bottleneck *bk, const oiqa_tensor *x, float *t1_data,
                               float *t2_data, oiqa_tensor *y)
 {
     oiqa_tensor t1 = conv_out_view(&bk->conv1.conv, x, t1_data);
     oiqa_tensor t2 = conv_out_view(&bk->conv2.conv, &t1, t2_data);
-    int rc = oiqa_conv2d_forward(&bk->conv1.conv, x, NULL, 1, &t1);
-    if (!rc) rc = oiqa_conv2d_forward(&bk->conv2.conv, &t1, NULL, 1, &t2);
+    int rc = be->ops->conv2d(be, &bk->conv1.conv, x, NULL, 1, &t1);
+    if (!rc) rc = be->ops->conv2d(be, &bk->conv2.conv, &t1, NULL, 1, &t2);
     const oiqa_tensor *skip = x;
     if (!rc && bk->has_downsample) {
-        rc = oiqa_conv2d_forward(&bk->downsample.conv, x, NULL, 0, y);
+        rc = be->ops->conv2d(be, &bk->downsample.conv, x, NULL, 0, y);
         skip = y;
     }
-    if (!rc) rc = oiqa_conv2d_forward(&bk->conv3.conv, &t2, skip, 1, y);
+    if (!rc) rc = be->ops->conv2d(be, &bk->conv3.conv, &t2, skip, 1, y);
     return rc;
 }
 
@@ -95,8 +96,8 @@ static int head_forward(const oiqa_resnet50 *net, const oiqa_tensor *layer4, oiq
     return rc;
 }
 
-int oiqa_resnet50_forward(const oiqa_resnet50 *net, const oiqa_tensor *x,
-                          oiqa_resnet50_out *out, int want_logits)
+int oiqa_resnet50_forward_on(oiqa_backend *be, const oiqa_resnet50 *net, const oiqa_tensor *x,
+                             oiqa_resnet50_out *out)
 {
     if (!x->data || x->c != 3 || x->n < 1 || x->h < 1 || x->w < 1)
         return oiqa_fail(OIQA_EXIT_DATA, NULL, "ResNet-50 input must be n x h x w x 3, got %d x %d x %d x %d",
@@ -106,15 +107,16 @@ int oiqa_resnet50_forward(const oiqa_resnet50 *net, const oiqa_tensor *x,
     float *buf[4] = {0};
     int rc = OIQA_OK;
     for (int k = 0; k < 4 && !rc; k++)
-        if (!(buf[k] = oiqa_nn_alloc(most * sizeof(float))))
-            rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory (ResNet-50 scratch, %zu floats)", most);
+        if (!(buf[k] = be->ops->alloc(be, most * sizeof(float))))
+            rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of %s memory (ResNet-50 scratch, %zu floats)", be->ops->name,
+                           most);
 
     /* Stem: conv1+bn1+ReLU into buf[2], maxpool 3x3/2 pad 1 into buf[1]. */
     oiqa_tensor stem = conv_out_view(&net->stem.conv, x, buf[2]);
     oiqa_tensor cur = view(buf[1], x->n, oiqa_conv2d_out_size(stem.h, 3, 2, 1),
                            oiqa_conv2d_out_size(stem.w, 3, 2, 1), stem.c);
-    if (!rc) rc = oiqa_conv2d_forward(&net->stem.conv, x, NULL, 1, &stem);
-    if (!rc) rc = oiqa_maxpool2d(&stem, 3, 2, 1, &cur);
+    if (!rc) rc = be->ops->conv2d(be, &net->stem.conv, x, NULL, 1, &stem);
+    if (!rc) rc = be->ops->maxpool2d(be, &stem, 3, 2, 1, &cur);
 
     int block = 0;
     for (int s = 0; s < OIQA_RESNET50_STAGES && !rc; s++) {
@@ -124,17 +126,24 @@ int oiqa_resnet50_forward(const oiqa_resnet50 *net, const oiqa_tensor *x,
             oiqa_tensor t2 = conv_out_view(&bk->conv2.conv, &t1, NULL);
             oiqa_tensor y = conv_out_view(&bk->conv3.conv, &t2, NULL);
             if (b == OIQA_RESNET50_STAGE_BLOCKS[s] - 1) {
-                rc = ensure_shape(&out->layer[s], y.n, y.h, y.w, y.c);
+                rc = oiqa_be_tensor_ensure(be, &out->layer[s], y.n, y.h, y.w, y.c);
                 y.data = out->layer[s].data;
             } else {
                 y.data = cur.data == buf[0] ? buf[1] : buf[0];
             }
-            if (!rc) rc = bottleneck_forward(bk, &cur, buf[2], buf[3], &y);
+            if (!rc) rc = bottleneck_forward(be, bk, &cur, buf[2], buf[3], &y);
             cur = y;
         }
     }
+    for (int k = 0; k < 4; k++)
+        if (buf[k]) be->ops->free(be, buf[k]);
+    return rc;
+}
+
+int oiqa_resnet50_forward(const oiqa_resnet50 *net, const oiqa_tensor *x, oiqa_resnet50_out *out, int want_logits)
+{
+    int rc = oiqa_resnet50_forward_on(oiqa_backend_cpu(), net, x, out);
     if (!rc && want_logits) rc = head_forward(net, &out->layer[3], &out->logits);
-    for (int k = 0; k < 4; k++) oiqa_nn_free(buf[k]);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #define OIQA_MODELS_RESNET_H
 
 #include "io/ckpt.h"
+#include "nn/backend.h"
 #include "nn/conv2d.h"
 #include "nn/tensor.h"
 
@@ -95,6 +96,14 @@ void oiqa_resnet50_free(oiqa_resnet50 *net);
  * shape or a failed allocation. */
 int oiqa_resnet50_forward(const oiqa_resnet50 *net, const oiqa_tensor *x,
                           oiqa_resnet50_out *out, int want_logits);
+
+/* The same network on a backend (nn/backend.h): x and the layer maps live in
+ * the backend's memory (out->layer[k] (re)allocated there; free them with
+ * oiqa_be_tensor_free of the same backend). No logits: the classifier runs
+ * on the host (oiqa_resnet50_forward). Scratch is taken from and returned to
+ * the backend on every call. */
+int oiqa_resnet50_forward_on(oiqa_backend *be, const oiqa_resnet50 *net, const oiqa_tensor *x,
+                             oiqa_resnet50_out *out);
 
 void oiqa_resnet50_out_free(oiqa_resnet50_out *out);
 

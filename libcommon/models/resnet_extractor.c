@@ -12,6 +12,8 @@ typedef struct {
     oiqa_resnet50 net;
     oiqa_resnet50_out out;
     oiqa_tensor x;
+    oiqa_backend *dev_be;       /* the backend dev_out lives on (NULL: none yet) */
+    oiqa_resnet50_out dev_out;  /* forward_on's maps */
 } resnet_state;
 
 static const oiqa_extractor_block BLOCKS[OIQA_RESNET50_STAGES] = {
@@ -48,9 +50,19 @@ static int forward_resnet(void *state, const float *rgb, int n, int h, int w, co
     return rc;
 }
 
+static int forward_on_resnet(void *state, oiqa_backend *be, const oiqa_tensor *x, const oiqa_tensor **maps)
+{
+    resnet_state *s = state;
+    s->dev_be = be;
+    int rc = oiqa_resnet50_forward_on(be, &s->net, x, &s->dev_out);
+    for (int b = 0; !rc && b < OIQA_RESNET50_STAGES; b++) maps[b] = &s->dev_out.layer[b];
+    return rc;
+}
+
 static void close_resnet(void *state)
 {
     resnet_state *s = state;
+    for (int b = 0; s->dev_be && b < OIQA_RESNET50_STAGES; b++) oiqa_be_tensor_free(s->dev_be, &s->dev_out.layer[b]);
     oiqa_resnet50_free(&s->net);
     oiqa_resnet50_out_free(&s->out);
     oiqa_tensor_free(&s->x);
@@ -72,5 +84,6 @@ const oiqa_extractor_kind oiqa_resnet50_extractor = {
     .random_ckpt = oiqa_resnet50_random_ckpt,
     .open = open_resnet,
     .forward = forward_resnet,
+    .forward_on = forward_on_resnet,
     .close = close_resnet,
 };

@@ -40,6 +40,7 @@
 #define OIQA_MODELS_VMAMBA_H
 
 #include "io/ckpt.h"
+#include "nn/backend.h"
 #include "nn/conv2d.h"
 #include "nn/ss2d.h"
 #include "nn/tensor.h"
@@ -155,6 +156,12 @@ void oiqa_vmamba_free(oiqa_vmamba *net);
  * set by oiqa_threads_set. Returns OIQA_OK, or OIQA_EXIT_DATA with the
  * message set on a bad input or a failed allocation. */
 int oiqa_vmamba_forward(const oiqa_vmamba *net, const oiqa_tensor *x, oiqa_vmamba_out *out, int want_head);
+
+/* The stages on a backend (nn/backend.h): x and out->stage[] live in the
+ * backend's memory (free them with oiqa_be_tensor_free of the same
+ * backend); no head. Intermediates are taken from and returned to the
+ * backend per block. */
+int oiqa_vmamba_forward_on(oiqa_backend *be, const oiqa_vmamba *net, const oiqa_tensor *x, oiqa_vmamba_out *out);
 
 void oiqa_vmamba_out_free(oiqa_vmamba_out *out);
 

@@ -14,6 +14,8 @@ typedef struct {
     oiqa_vmamba net;
     oiqa_vmamba_out out;
     oiqa_tensor x;
+    oiqa_backend *dev_be;      /* the backend dev_out lives on (NULL: none yet) */
+    oiqa_vmamba_out dev_out;   /* forward_on's maps */
 } vmamba_state;
 
 /* Stage 0 is the patch embedding's output: v1 a 4x4 stride-4 conv (floor(s/4)),
@@ -61,9 +63,19 @@ static int forward_vmamba(void *state, const float *rgb, int n, int h, int w, co
     return rc;
 }
 
+static int forward_on_vmamba(void *state, oiqa_backend *be, const oiqa_tensor *x, const oiqa_tensor **maps)
+{
+    vmamba_state *s = state;
+    s->dev_be = be;
+    int rc = oiqa_vmamba_forward_on(be, &s->net, x, &s->dev_out);
+    for (int b = 0; !rc && b < OIQA_VMAMBA_STAGES; b++) maps[b] = &s->dev_out.stage[b];
+    return rc;
+}
+
 static void close_vmamba(void *state)
 {
     vmamba_state *s = state;
+    for (int b = 0; s->dev_be && b < OIQA_VMAMBA_STAGES; b++) oiqa_be_tensor_free(s->dev_be, &s->dev_out.stage[b]);
     oiqa_vmamba_free(&s->net);
     oiqa_vmamba_out_free(&s->out);
     oiqa_tensor_free(&s->x);
@@ -88,7 +100,7 @@ static const oiqa_extractor_block BLOCKS_T[OIQA_VMAMBA_STAGES] = {
     .normalisation = "imagenet: (v/255 - mean) / std, mean 0.485,0.456,0.406, std 0.229,0.224,0.225 (RGB)",       \
     .init = "fixture recipe (models/vmamba_random.h): linear and conv ~ N(0, 1/fan_in), S4D-real A, Mamba dt",     \
     .n_blocks = OIQA_VMAMBA_STAGES, .blocks = BLOCKS_T, .default_blocks = "stage0,stage1,stage2,stage3",           \
-    .forward = forward_vmamba, .close = close_vmamba
+    .forward = forward_vmamba, .forward_on = forward_on_vmamba, .close = close_vmamba
 
 const oiqa_extractor_kind oiqa_vmamba_t_v0_extractor = {
     .name = "vmamba_t_v0",

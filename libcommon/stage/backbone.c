@@ -227,6 +227,16 @@ int oiqa_backbone_viewports(oiqa_extractor *ex, const int *blocks, int n_blocks,
     }
     for (int v0 = 0; v0 < V; v0 += batch) {
         int nb = V - v0 < batch ? V - v0 : batch;
+        if (!map) { /* statistics only: on the GPU they are all that comes back */
+            float *m_at[OIQA_EXTRACTOR_MAX_BLOCKS], *s_at[OIQA_EXTRACTOR_MAX_BLOCKS];
+            for (int i = 0; i < n_blocks; i++) {
+                size_t c = (size_t)ex->kind->blocks[blocks[i]].channels;
+                m_at[i] = mean[i] + v0 * c, s_at[i] = std[i] + v0 * c;
+            }
+            int rc = oiqa_extractor_forward_stats(ex, rgb + v0 * vp_values, nb, S, S, blocks, n_blocks, m_at, s_at);
+            if (rc) return rc;
+            continue;
+        }
         const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
         int rc = oiqa_extractor_forward(ex, rgb + v0 * vp_values, nb, S, S, maps);
         if (rc) return rc;
@@ -304,7 +314,7 @@ int oiqa_backbone_run(const oiqa_backbone_opts *o, const char *viewports, const 
     if (o->batch < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'batch': must be at least 1");
     if ((rc = oiqa_extractor_parse_blocks(st.kind, o->blocks, st.blocks, &st.n_blocks))) return rc;
     if ((rc = open_sources(&st)) || (rc = check_map_sizes(&st))) goto done;
-    if ((rc = oiqa_extractor_open(o->extractor, o->weights, &st.ex))) goto done;
+    if ((rc = oiqa_extractor_open_on(o->extractor, o->weights, o->device, &st.ex))) goto done;
     if ((rc = oiqa_sha256_file(viewports, st.vp_sha))) goto done;
     if (o->pseudoref && (rc = oiqa_sha256_file(o->pseudoref, st.pr_sha))) goto done;
     if (!(st.rgb = malloc((size_t)st.V * st.S * st.S * 3 * sizeof(float)))) {

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "io/h5store.h"
+#include "nn/device.h"
 #include "models/extractor.h"
 #include "nn/tensor.h"
 
@@ -41,6 +42,7 @@ typedef struct {
     int batch;             /* viewports per forward pass, >= 1 */
     int deflate;           /* 0..9 for the feature datasets */
     int skip_bad, force, resume;
+    oiqa_device device;    /* where the network runs (nn/device.h) */
 } oiqa_backbone_opts;
 
 /* One stream of one image in memory, the stage's per-row step: V viewports

@@ -3,6 +3,7 @@
  * batches from this thread, which also does every HDF5 call. */
 #include "stage/global.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,7 @@ int oiqa_global_net_init(const oiqa_global_opts *o, oiqa_global_net *g)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown extractor '%s' (known: %s)", o->extractor,
                          oiqa_extractor_names());
     if (o->batch < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'batch': must be at least 1");
+    g->device = o->device;
     g->H = o->height > 0 ? o->height : g->kind->input_h;
     g->W = o->width > 0 ? o->width : g->kind->input_w;
     int rc = oiqa_extractor_parse_blocks(g->kind, o->blocks, g->blocks, &g->n_blocks);
@@ -74,7 +76,7 @@ int oiqa_global_net_init(const oiqa_global_opts *o, oiqa_global_net *g)
 
 int oiqa_global_net_load(oiqa_global_net *g, const char *weights)
 {
-    return oiqa_extractor_open(g->kind->name, weights, &g->ex);
+    return oiqa_extractor_open_on(g->kind->name, weights, g->device, &g->ex);
 }
 
 void oiqa_global_net_close(oiqa_global_net *g)
@@ -111,6 +113,8 @@ int oiqa_global_forward(oiqa_global_net *g, const uint8_t *resized, int n, int m
         g->rgb = p, g->cap = n;
     }
     for (size_t k = 0; k < (size_t)n * px; k++) g->rgb[k] = resized[k];
+    if (!map) /* statistics only: on the GPU they are all that comes back */
+        return oiqa_extractor_forward_stats(&g->ex, g->rgb, n, g->H, g->W, g->blocks, g->n_blocks, mean, std);
     const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
     int rc = oiqa_extractor_forward(&g->ex, g->rgb, n, g->H, g->W, maps);
     for (int i = 0; !rc && i < g->n_blocks; i++)
@@ -193,6 +197,7 @@ static int forward_batch(global_run *st, image_job *jobs, int nb, int *bad)
         mean[i] = st->row[i * per], std[i] = st->row[i * per + 1];
         map[i] = st->o->maps ? st->row[i * per + 2] : NULL;
     }
+    if (nb < 1) return OIQA_OK;
     size_t px = (size_t)st->net.H * st->net.W * 3;
     uint8_t *resized = malloc((size_t)nb * px);
     if (!resized) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
@@ -218,16 +223,93 @@ static int forward_batch(global_run *st, image_job *jobs, int nb, int *bad)
     return rc;
 }
 
+/* The names of the next batch that are not done yet, from *next on, into
+ * jobs (paths allocated); returns how many. */
+static int next_batch(const global_run *st, oiqa_store *store, char *const *names, int n, int *next,
+                      image_job *jobs)
+{
+    int nb = 0;
+    while (nb < st->o->batch && *next < n) {
+        const char *name = names[(*next)++];
+        if (oiqa_store_has_name(store, name)) continue;
+        jobs[nb].name = name;
+        jobs[nb].path = oiqa_path_join(st->o->root, name);
+        nb++;
+    }
+    return nb;
+}
+
+static void load_batch(const global_run *st, image_job *jobs, int nb)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int b = 0; b < nb; b++) job_load(st, &jobs[b]);
+}
+
+/* One batch's forward on a thread of its own while the host decodes the
+ * next batch: the GPU computes meanwhile (the forward only queues work and
+ * waits), and neither side touches HDF5 or the other's jobs. */
+typedef struct {
+    global_run *st;
+    image_job *jobs;
+    int nb, *bad, rc;
+    oiqa_error err;
+} forward_task;
+
+static void *forward_task_run(void *arg)
+{
+    forward_task *t = arg;
+    t->rc = forward_batch(t->st, t->jobs, t->nb, t->bad);
+    if (t->rc) oiqa_error_capture(&t->err, t->rc);
+    return NULL;
+}
+
+/* Decoding overlaps the forward on the GPU; on the CPU the two would fight
+ * over the cores, so they run in turn there (OIQA_FORCE_OVERLAP=1 overlaps
+ * them anyway: the testing hook for this pipeline on machines without a GPU). */
+static int overlap_decoding(const global_run *st)
+{
+    const char *force = getenv("OIQA_FORCE_OVERLAP");
+    return (st->net.ex.be && st->net.ex.be->device == OIQA_DEVICE_CUDA) || (force && !strcmp(force, "1"));
+}
+
+/* Forward of jobs[0..nb) (overlapped with decoding next[0..n_next) when
+ * asked), with forward_batch's return convention. */
+static int forward_and_prefetch(global_run *st, image_job *jobs, int nb, int *bad, image_job *next, int n_next)
+{
+    if (n_next > 0 && overlap_decoding(st)) {
+        forward_task t = {.st = st, .jobs = jobs, .nb = nb, .bad = bad};
+        pthread_t th;
+        if (pthread_create(&th, NULL, forward_task_run, &t) == 0) {
+            load_batch(st, next, n_next);
+            pthread_join(th, NULL);
+            if (t.rc) oiqa_error_restore(&t.err);
+            return t.rc;
+        }
+    }
+    int e = forward_batch(st, jobs, nb, bad);
+    if (e) {
+        oiqa_error saved;
+        oiqa_error_capture(&saved, e);
+        load_batch(st, next, n_next);
+        oiqa_error_restore(&saved);
+        return e;
+    }
+    load_batch(st, next, n_next);
+    return OIQA_OK;
+}
+
 static int run_images(global_run *st, char *const *names, int n, oiqa_store *store, const char *out)
 {
     const oiqa_global_opts *o = st->o;
     int batch = o->batch, rc = OIQA_OK, n_skipped = 0;
-    image_job *jobs = calloc((size_t)batch, sizeof *jobs);
+    /* Two sets of jobs: the batch being computed and the next one, decoding. */
+    image_job *jobs[2] = {calloc((size_t)batch, sizeof(image_job)), calloc((size_t)batch, sizeof(image_job))};
     int *bad = calloc((size_t)batch, sizeof *bad);
-    if (!jobs || !bad) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
-    for (int b = 0; b < batch && !rc; b++)
-        if (!(jobs[b].resized = malloc((size_t)st->net.H * st->net.W * 3)))
-            rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    if (!jobs[0] || !jobs[1] || !bad) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    for (int k = 0; k < 2 && !rc; k++)
+        for (int b = 0; b < batch && !rc; b++)
+            if (!(jobs[k][b].resized = malloc((size_t)st->net.H * st->net.W * 3)))
+                rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
     int64_t todo = 0;
     for (int i = 0; i < n; i++) todo += !oiqa_store_has_name(store, names[i]);
     if (todo < n) oiqa_info("resuming %s.partial: %lld of %d images already done", out, (long long)(n - todo), n);
@@ -235,43 +317,42 @@ static int run_images(global_run *st, char *const *names, int n, oiqa_store *sto
     oiqa_sbuf_append(&skipped, "[");
     long kill_after = fault_kill_after(), committed = 0;
     oiqa_progress *prog = oiqa_progress_start(st->net.kind->name, "img", todo);
-    for (int next = 0; next < n && !rc;) {
-        int nb = 0;
-        while (nb < batch && next < n) {
-            const char *name = names[next++];
-            if (oiqa_store_has_name(store, name)) continue;
-            jobs[nb].name = name;
-            jobs[nb].path = oiqa_path_join(o->root, name);
-            nb++;
-        }
-#pragma omp parallel for schedule(dynamic, 1)
-        for (int b = 0; b < nb; b++) job_load(st, &jobs[b]);
+    int next = 0, cur = 0, nbs[2] = {0, 0};
+    if (!rc) {
+        nbs[cur] = next_batch(st, store, names, n, &next, jobs[cur]);
+        load_batch(st, jobs[cur], nbs[cur]);
+    }
+    while (!rc && nbs[cur] > 0) {
+        image_job *js = jobs[cur];
+        const int nb = nbs[cur], nxt = cur ^ 1;
         for (int b = 0; b < nb && !rc; b++)
-            if (jobs[b].failed) rc = oiqa_error_restore(&jobs[b].err);
-        if (!rc && nb) {
-            int e = forward_batch(st, jobs, nb, bad);
-            if (e < 0) {
-                char msg[OIQA_ERRMSG_MAX];
-                snprintf(msg, sizeof msg, "%s", oiqa_errmsg());
-                rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "%s (--skip-bad leaves such images out)", msg);
-            } else {
-                rc = e;
-            }
+            if (js[b].failed) rc = oiqa_error_restore(&js[b].err);
+        if (rc) break;
+        nbs[nxt] = next_batch(st, store, names, n, &next, jobs[nxt]);
+        int e = forward_and_prefetch(st, js, nb, bad, jobs[nxt], nbs[nxt]);
+        if (e < 0) {
+            char msg[OIQA_ERRMSG_MAX];
+            snprintf(msg, sizeof msg, "%s", oiqa_errmsg());
+            rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "%s (--skip-bad leaves such images out)", msg);
+        } else {
+            rc = e;
         }
         for (int b = 0; b < nb && !rc; b++) {
             if (bad[b]) {
                 if (n_skipped++) oiqa_sbuf_append(&skipped, ",");
-                oiqa_sbuf_append_json_string(&skipped, jobs[b].name);
+                oiqa_sbuf_append_json_string(&skipped, js[b].name);
             } else {
                 const void *rows[OIQA_STORE_MAX_DSETS];
                 for (int k = 0; k < st->n_row; k++)
                     rows[k] = (const char *)st->row[k] + b * st->row_values[k] * (k % (o->maps ? 3 : 2) < 2 ? 4 : 2);
-                rc = oiqa_store_append(store, jobs[b].name, jobs[b].path, jobs[b].sha256, rows);
+                rc = oiqa_store_append(store, js[b].name, js[b].path, js[b].sha256, rows);
                 if (!rc && kill_after >= 0 && ++committed >= kill_after) raise(SIGKILL);
             }
             if (!rc) oiqa_progress_add(prog, 1);
         }
-        for (int b = 0; b < nb; b++) free(jobs[b].path), jobs[b].path = NULL;
+        for (int b = 0; b < nb; b++) free(js[b].path), js[b].path = NULL;
+        nbs[cur] = 0;
+        cur = nxt;
     }
     oiqa_sbuf_append(&skipped, "]");
     if (rc) oiqa_progress_cancel(prog);
@@ -280,8 +361,11 @@ static int run_images(global_run *st, char *const *names, int n, oiqa_store *sto
     if (!rc && n_skipped) oiqa_warn("%d of %d images skipped for NaN or Inf features (listed in the attribute skipped)",
                                     n_skipped, n);
     free(skipped.s);
-    for (int b = 0; jobs && b < batch; b++) free(jobs[b].resized), free(jobs[b].path);
-    free(jobs), free(bad);
+    for (int k = 0; k < 2; k++) {
+        for (int b = 0; jobs[k] && b < batch; b++) free(jobs[k][b].resized), free(jobs[k][b].path);
+        free(jobs[k]);
+    }
+    free(bad);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "io/h5store.h"
+#include "nn/device.h"
 #include "io/image.h"
 #include "models/extractor.h"
 #include "nn/tensor.h"
@@ -35,6 +36,7 @@ typedef struct {
     int64_t max_pixels;    /* refuse larger images (checked before decoding) */
     const char *root;      /* dataset root; NULL: names are paths */
     int skip_bad, force, resume;
+    oiqa_device device;    /* where the network runs (nn/device.h) */
 } oiqa_global_opts;
 
 int oiqa_global_run(const oiqa_global_opts *o, char *const *names, int n_names, const char *out,
@@ -53,6 +55,7 @@ typedef struct {
     float *rgb;    /* scratch: cap x H x W x 3 */
     int cap;
     oiqa_tensor pooled;
+    oiqa_device device; /* the options' device, for oiqa_global_net_load */
 } oiqa_global_net;
 
 /* Checks the extractor, blocks and input size of o (usage errors) without

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "nn/device.h"
 /* --force and --resume, the same in every stage tool (each table defines OFF
  * for its own struct, which has `force` and `resume` fields). */
 #define STAGE_FORCE_RESUME                                                                                            \
@@ -12,6 +13,12 @@
      OIQA_OPTF_CLI_ONLY},                                                                                            \
     {"resume", 0, OIQA_OPT_FLAG, OFF(resume), "false", NULL, "continue an interrupted run's FILE.partial", 0, 0,     \
      NULL, OIQA_OPTF_CLI_ONLY}
+/* --device, the same in the stages that compute on a GPU (nn/device.h). Not
+ * part of the recorded recipe: the results do not depend on it. */
+#define STAGE_DEVICE                                                                                                  \
+    {"device", 0, OIQA_OPT_ENUM, OFF(device), "auto", "NAME",                                                         \
+     "cpu, cuda (the GPU; the CPU with one line on stderr when none works) or auto (the GPU when one works)", 0, 0, \
+     oiqa_device_names, OIQA_OPTF_CLI_ONLY}
 
 /* ---- oiqa-viewports ---- */
 
@@ -42,6 +49,7 @@ static const oiqa_opt VIEWPORTS_OPTIONS[] = {
      NULL, OIQA_OPTF_CLI_ONLY},
     {"sheet", 0, OIQA_OPT_STRING, OFF(sheet_dir), NULL, "DIR",
      "also write one contact sheet per image as DIR/<name>_sheet.png", 0, 0, NULL, OIQA_OPTF_CLI_ONLY},
+    STAGE_DEVICE,
     STAGE_FORCE_RESUME,
     {0},
 };
@@ -69,7 +77,7 @@ int oiqa_viewports_cli_opts(const oiqa_viewports_cli *c, oiqa_viewports_opts *vo
     *vo = (oiqa_viewports_opts){
         .layout = (oiqa_layout_kind)c->layout, .size = (int)c->size, .fov = c->fov, .filter = (oiqa_filter)c->filter,
         .list = *list, .n_list = n_list, .vgcn_min_sep = c->min_sep, .allow_aspect = c->allow_aspect,
-        .max_pixels = c->max_pixels, .deflate = (int)c->deflate,
+        .max_pixels = c->max_pixels, .deflate = (int)c->deflate, .device = (oiqa_device)c->device,
     };
     return OIQA_OK;
 }
@@ -151,6 +159,7 @@ static const oiqa_opt RESNET_OPTIONS[] = {
     {"skip-bad", 0, OIQA_OPT_FLAG, OFF(skip_bad), "false", NULL,
      "leave out images with NaN or Inf inputs or features (listed in the attribute skipped) instead of failing", 0,
      0, NULL, OIQA_OPTF_CLI_ONLY},
+    STAGE_DEVICE,
     STAGE_FORCE_RESUME,
     {0},
 };
@@ -174,7 +183,7 @@ void oiqa_resnet_cli_opts(const oiqa_resnet_cli *c, oiqa_backbone_opts *bo)
     *bo = (oiqa_backbone_opts){
         .extractor = "resnet50", .weights = c->weights, .blocks = c->blocks, .pseudoref = c->pseudoref,
         .maps = c->maps, .map_size = (int)c->map_size, .batch = (int)c->batch, .deflate = (int)c->deflate,
-        .skip_bad = c->skip_bad,
+        .skip_bad = c->skip_bad, .device = (oiqa_device)c->device,
     };
 }
 
@@ -213,6 +222,7 @@ static const oiqa_opt VMAMBA_OPTIONS[] = {
     {"skip-bad", 0, OIQA_OPT_FLAG, OFF(skip_bad), "false", NULL,
      "leave out images whose features are NaN or Inf (listed in the attribute skipped) instead of failing", 0, 0,
      NULL, CLI},
+    STAGE_DEVICE,
     STAGE_FORCE_RESUME,
     {0},
 };
@@ -238,7 +248,7 @@ void oiqa_vmamba_cli_global_opts(const oiqa_vmamba_cli *c, oiqa_global_opts *go)
         .extractor = oiqa_vmamba_arch_names[c->arch], .weights = c->weights, .blocks = c->blocks,
         .height = (int)c->height, .width = (int)c->width, .maps = c->maps, .map_size = (int)c->map_size,
         .batch = (int)c->batch, .deflate = (int)c->deflate, .allow_aspect = c->allow_aspect,
-        .max_pixels = c->max_pixels, .root = c->root, .skip_bad = c->skip_bad,
+        .max_pixels = c->max_pixels, .root = c->root, .skip_bad = c->skip_bad, .device = (oiqa_device)c->device,
     };
 }
 
@@ -247,6 +257,6 @@ void oiqa_vmamba_cli_backbone_opts(const oiqa_vmamba_cli *c, oiqa_backbone_opts 
     *bo = (oiqa_backbone_opts){
         .extractor = oiqa_vmamba_arch_names[c->arch], .weights = c->weights, .blocks = c->blocks,
         .pseudoref = c->pseudoref, .maps = c->maps, .map_size = (int)c->map_size, .batch = (int)c->batch,
-        .deflate = (int)c->deflate, .skip_bad = c->skip_bad,
+        .deflate = (int)c->deflate, .skip_bad = c->skip_bad, .device = (oiqa_device)c->device,
     };
 }

@@ -29,6 +29,7 @@ typedef struct {
     long deflate;
     long max_pixels;
     char *root, *png_dir, *sheet_dir;
+    int device; /* oiqa_device */
 } oiqa_viewports_cli;
 extern const oiqa_tool oiqa_viewports_tool;
 /* The stage options of parsed ones (not root, png_dir, sheet_dir, force,
@@ -52,6 +53,7 @@ typedef struct {
     char *out, *weights, *pseudoref, *blocks;
     int maps, skip_bad, force, resume;
     long map_size, batch, deflate;
+    int device; /* oiqa_device */
 } oiqa_resnet_cli;
 extern const oiqa_tool oiqa_resnet_tool;
 void oiqa_resnet_cli_opts(const oiqa_resnet_cli *c, oiqa_backbone_opts *bo);
@@ -61,6 +63,7 @@ typedef struct {
     char *out, *weights, *blocks, *root, *pseudoref;
     int arch, maps, allow_aspect, skip_bad, force, resume;
     long height, width, map_size, batch, deflate, max_pixels;
+    int device; /* oiqa_device */
 } oiqa_vmamba_cli;
 extern const oiqa_tool oiqa_vmamba_tool;
 extern const char *const oiqa_vmamba_arch_names[]; /* the extractors of --arch, NULL-terminated */

@@ -10,6 +10,7 @@
 #include "geo/layout.h"
 #include "geo/sample.h"
 #include "io/h5store.h"
+#include "nn/device.h"
 #include "io/yaml.h"
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
     const char *png_dir;   /* NULL or a directory for every viewport as PNG */
     const char *sheet_dir; /* NULL or a directory for one contact sheet per image */
     int force, resume;
+    oiqa_device device;    /* where to sample (nn/device.h); resolved by the stage */
 } oiqa_viewports_opts;
 
 extern const char *const oiqa_layout_names[];  /* "icosa20", "cube6", "vgcn20", "list", NULL */

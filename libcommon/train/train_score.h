@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 
+#include "nn/device.h"
 #include "train/train_batch.h"
 #include "train/train_io.h"
 
@@ -55,6 +56,7 @@ typedef struct {
     int force;
     int batch;           /* images per forward pass of the fusion model */
     const char *weights_dir, *local_weights, *global_weights;
+    oiqa_device device;  /* where the backbones run (nn/device.h) */
 } oiqa_score_raw_opts;
 
 int oiqa_score_raw_run(const oiqa_score_raw_opts *o);

@@ -235,6 +235,7 @@ static int setup_networks(raw_run *st)
     st->max_pixels = st->rc.vo.max_pixels;
     int rc;
     if (st->rc.use_global) {
+        st->rc.go.device = o->device;
         if ((rc = oiqa_global_net_init(&st->rc.go, &st->global))) return rc;
         st->G = 0;
         for (int i = 0; i < st->global.n_blocks; i++)
@@ -267,7 +268,7 @@ static int load_weights(raw_run *st)
     char *w = NULL;
     rc = oiqa_score_find_weights(st->rc.bo.weights ? st->rc.bo.weights : lp->v[P_WEIGHTS], lp->v[P_WEIGHTS_SHA],
                                  "local", o->weights_dir, o->local_weights, &w);
-    if (!rc) rc = oiqa_extractor_open(st->rc.bo.extractor, w, &st->local);
+    if (!rc) rc = oiqa_extractor_open_on(st->rc.bo.extractor, w, o->device, &st->local);
     free(w);
     return rc;
 }

@@ -1,7 +1,20 @@
 /* The viewport stage: see stage/viewports.h. Images are processed in batches
  * of one image per thread: decode in parallel, sample every (image, viewport)
  * pair in parallel, compress rows in parallel, then write rows in order from
- * one thread (the HDF5 library is not thread-safe). */
+ * one thread (the HDF5 library is not thread-safe).
+ *
+ * With --device cuda (or auto on a machine with a usable GPU) the sampling
+ * step runs on the GPU instead (geo/viewports_gpu.h), one image after the
+ * other, all its viewports at once; the GPU builds the antialias pyramid
+ * itself, so the decode step skips it. The bytes written are those of the
+ * CPU up to a rounding tie (max |diff| 1, geo/viewports_gpu.h). If the GPU
+ * context cannot be created, or a GPU call fails during the run, the stage
+ * says so in one warning and samples on the CPU from there on.
+ * Decoding is not overlapped with the GPU work: the batch's images are
+ * decoded in parallel on every core, and the GPU's share per image (a copy
+ * into pinned memory, the upload and a few kernels, a few ms for a
+ * 4096 x 2048 ERP) is small beside its decode (~300 ms of one core for a
+ * PNG, bench/README.md). */
 #include "stage/viewports.h"
 
 #include <math.h>
@@ -16,6 +29,7 @@
 #include "base/strutil.h"
 #include "base/threads.h"
 #include "geo/viewport.h"
+#include "geo/viewports_gpu.h"
 #include "io/image.h"
 #include "io/sheet.h"
 #include "stage/features.h"
@@ -174,7 +188,10 @@ void oiqa_vp_source_free(oiqa_vp_source *src)
     memset(&src->pyr, 0, sizeof src->pyr);
 }
 
-int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src)
+/* oiqa_viewports_prepare; build_pyramid 0 leaves the antialias pyramid to
+ * the GPU (or to a later CPU fallback). */
+static int prepare_source(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src,
+                          int build_pyramid)
 {
     memset(src, 0, sizeof *src);
     src->erp = *erp;
@@ -188,8 +205,14 @@ int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_
         oiqa_fail_prefix("%s: vgcn20 layout", path);
         rc = OIQA_EXIT_DATA;
     }
-    if (!rc && o->filter == OIQA_FILTER_ANTIALIAS) rc = oiqa_pyramid_build(&src->erp, 16, &src->pyr);
+    if (!rc && build_pyramid && o->filter == OIQA_FILTER_ANTIALIAS)
+        rc = oiqa_pyramid_build(&src->erp, OIQA_VP_PYRAMID_LEVELS, &src->pyr);
     return rc;
+}
+
+int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src)
+{
+    return prepare_source(o, path, erp, src, 1);
 }
 
 int oiqa_viewports_image(const oiqa_viewports_opts *o, const oiqa_vp_source *src, uint8_t *vp)
@@ -256,13 +279,14 @@ static void job_release(image_job *j)
     j->path = NULL;
 }
 
-/* Decodes one image and prepares what its sampling needs. */
-static void job_load(const oiqa_viewports_opts *o, image_job *j, int V)
+/* Decodes one image and prepares what its sampling needs (on the GPU: all
+ * but the antialias pyramid). */
+static void job_load(const oiqa_viewports_opts *o, image_job *j, int V, int on_gpu)
 {
     oiqa_image_load_opts lo = {.max_pixels = o->max_pixels};
     oiqa_image erp = {0};
     int rc = oiqa_image_load(j->path, &lo, &erp);
-    if (!rc) rc = oiqa_viewports_prepare(o, j->path, &erp, &j->src);
+    if (!rc) rc = prepare_source(o, j->path, &erp, &j->src, !on_gpu);
     oiqa_image_free(&erp);
     memcpy(j->sha256, lo.sha256, sizeof j->sha256);
     for (int v = 0; v < V; v++) {
@@ -355,6 +379,38 @@ static int assign_maps(const oiqa_viewports_opts *o, const oiqa_view *views, int
     return OIQA_OK;
 }
 
+/* The GPU context of a run, or NULL for the CPU: --device resolved once
+ * (nn/device.h: the fallback line), then the context created and announced;
+ * a failure there is one warning and the CPU. */
+static oiqa_vp_gpu *gpu_for_run(const oiqa_viewports_opts *o)
+{
+    if (oiqa_device_resolve(o->device) != OIQA_DEVICE_CUDA) return NULL;
+    oiqa_vp_gpu *g = NULL;
+    if (oiqa_vp_gpu_create(&g)) {
+        oiqa_warn("%s; sampling viewports on the CPU", oiqa_errmsg());
+        return NULL;
+    }
+    oiqa_device_announce();
+    return g;
+}
+
+/* Samples jobs [0, nb) on the GPU while it works. Returns the first job left
+ * to the CPU: nb when all went through; on a GPU failure, one warning, the
+ * context destroyed (*gpu = NULL) and that job's index. */
+static int sample_on_gpu(const oiqa_viewports_opts *o, oiqa_vp_gpu **gpu, image_job *jobs, int nb, int V)
+{
+    for (int b = 0; b < nb; b++) {
+        image_job *j = &jobs[b];
+        if (oiqa_vp_gpu_sample(*gpu, &j->src.erp, j->src.views, V, o->size, o->filter, j->vp)) {
+            oiqa_warn("%s: %s; sampling viewports on the CPU from here on", j->path, oiqa_errmsg());
+            oiqa_vp_gpu_destroy(*gpu);
+            *gpu = NULL;
+            return b;
+        }
+    }
+    return nb;
+}
+
 /* Testing hook: OIQA_FAULT_KILL_AFTER_ROWS=N kills the process with SIGKILL
  * after N rows are committed, to test --resume on a really killed run. */
 static long fault_kill_after(void)
@@ -372,6 +428,13 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
 
     int rc = precheck_inputs(o, names, n_names);
     if (rc) return rc;
+    /* The device is resolved (and announced) at the first sampling, so that
+     * a run failing before it (a bad first image, an existing output) still
+     * prints its error alone. Until then, whether a GPU would be used (a
+     * silent probe) decides if decoding builds the antialias pyramid. */
+    oiqa_vp_gpu *gpu = NULL;
+    int device_resolved = 0;
+    const int gpu_likely = o->device != OIQA_DEVICE_CPU && oiqa_cuda_usable(NULL, 0);
 
     oiqa_store *store = NULL;
     rc = oiqa_store_open_write(out, prov, o->resume ? OIQA_STORE_RESUME : OIQA_STORE_CREATE, o->force, &store);
@@ -418,8 +481,9 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
         }
         if (nb == 0) break;
 
+        const int on_gpu = device_resolved ? gpu != NULL : gpu_likely;
 #pragma omp parallel for schedule(dynamic, 1)
-        for (int b = 0; b < nb; b++) job_load(o, &jobs[b], V);
+        for (int b = 0; b < nb; b++) job_load(o, &jobs[b], V, on_gpu);
 
         int first_failed = -1;
         for (int b = 0; b < nb && first_failed < 0; b++)
@@ -429,12 +493,36 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
             goto end_batch;
         }
 
+        if (!device_resolved) {
+            gpu = gpu_for_run(o);
+            device_resolved = 1;
+        }
+        /* The GPU samples what it can; jobs [cpu_from, nb) are the CPU's. */
+        const int cpu_from = gpu ? sample_on_gpu(o, &gpu, jobs, nb, V) : 0;
+        if (cpu_from < nb && on_gpu && want_lod) { /* no GPU after all: the pyramids decoding skipped */
+            int first_bad = -1;
+#pragma omp parallel for schedule(dynamic, 1)
+            for (int b = cpu_from; b < nb; b++)
+                if (oiqa_pyramid_build(&jobs[b].src.erp, OIQA_VP_PYRAMID_LEVELS, &jobs[b].src.pyr)) {
+                    oiqa_error_capture(&jobs[b].err, OIQA_EXIT_DATA);
+                    jobs[b].failed = 1;
+                }
+            for (int b = cpu_from; b < nb && first_bad < 0; b++)
+                if (jobs[b].failed) first_bad = b;
+            if (first_bad >= 0) {
+                rc = oiqa_error_restore(&jobs[first_bad].err);
+                goto end_batch;
+            }
+        }
+
         /* Maps of fixed layouts depend only on the ERP size: one cache entry
          * per distinct size in the batch, kept across batches. */
-        if (!is_vgcn && (rc = assign_maps(o, views, V, caches, batch, jobs, nb, out))) goto end_batch;
+        if (cpu_from < nb && !is_vgcn &&
+            (rc = assign_maps(o, views, V, caches, batch, jobs + cpu_from, nb - cpu_from, out)))
+            goto end_batch;
 
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
-        for (int b = 0; b < nb; b++)
+        for (int b = cpu_from; b < nb; b++)
             for (int v = 0; v < V; v++) {
                 image_job *j = &jobs[b];
                 const float *uv, *lod = NULL;
@@ -482,5 +570,6 @@ cleanup:
     for (int c = 0; caches && c < batch; c++) free(caches[c].uv), free(caches[c].lod);
     free(caches), free(vgcn_uv), free(vgcn_lod);
 abandon:
+    oiqa_vp_gpu_destroy(gpu);
     return oiqa_stage_close(store, rc, out);
 }

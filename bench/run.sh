@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${BENCHBIN:?set BENCHBIN to the folder of the bench binaries (make bench does)}"
-PY=/usr/bin/python3
+PY=${PY:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -20,6 +20,33 @@ bench_viewports() {
     echo "== viewports: 20 x 224x224 from a 4096x2048 ERP (forest_tonemapped.png upscaled), 2 threads"
     "$PY" bench/viewports_opencv.py make-erp data/panoramas/forest_tonemapped.png "$tmp/erp4096.png"
     "$PY" bench/viewports_opencv.py bench "$tmp/erp4096.png" "$BENCHBIN/bench_viewports" --threads 2
+}
+
+# The same 20 viewports on the GPU: ours (geo/viewports_gpu.h, what
+# `oiqa-viewports --device cuda` runs per image: pinned copy, upload, maps and
+# sampling on the device, download) against PyTorch's grid_sample on the same
+# GPU at the same (u, v) (bench/viewports_torch_gpu.py), bilinear and
+# bicubic; antialias is ours alone. Skipped with a line without a usable GPU
+# or without torch.cuda.
+bench_viewports_gpu() {
+    echo "== viewports on the GPU: 20 x 224x224 from a 4096x2048 ERP (forest_tonemapped.png upscaled)"
+    local out theirs f o t
+    mkdir -p "$tmp/vpgpu"
+    # a failure here is reported and does not stop the other benchmarks
+    out=$("$BENCHBIN/bench_viewports_gpu" data/panoramas/forest_tonemapped.png --dump "$tmp/vpgpu") \
+        || { echo "$out"; echo "bench_viewports_gpu failed"; return 0; }
+    echo "$out"
+    if grep -q '^skipped' <<< "$out"; then return; fi
+    theirs=$("$PY" bench/viewports_torch_gpu.py "$tmp/vpgpu") \
+        || { echo "$theirs"; echo "viewports_torch_gpu.py failed"; return 0; }
+    echo "$theirs"
+    rm -rf "$tmp/vpgpu"
+    if grep -q '^skipped' <<< "$theirs"; then return; fi
+    for f in bilinear bicubic; do
+        o=$(awk -v f="$f" '$1 == "OIQA_GPU_IMAGES_PER_S" && $2 == f {print $3}' <<< "$out")
+        t=$(awk -v f="$f" '$1 == "TORCH_GPU_IMAGES_PER_S" && $2 == f {print $3}' <<< "$theirs")
+        awk -v o="$o" -v t="$t" -v f="$f" 'BEGIN { printf "ratio viewports_gpu %s ours/torch grid_sample: %.2f\n", f, o / t }'
+    done
 }
 
 # ResNet-50 forward, batch 20 of 224x224, 2 threads: ours against PyTorch
@@ -100,14 +127,56 @@ bench_train() {
     awk -v o="$ours" -v t="$theirs" 'BEGIN { printf "ratio train ours/torch: %.2f\n", o / t }'
 }
 
-all=(viewports resnet vmamba iqa train)
+# The CUDA backend against PyTorch on the same GPU (skipped without one):
+# ResNet-50 at batch 20 and 64, fp32 (TF32 off on both sides) and TF32
+# (OIQA_TF32=1 / allow_tf32), the ratio against PyTorch's better layout;
+# VMamba-T v0 and s1l8 on a 512x1024 ERP and 20 viewports of 224x224 against
+# bench/vmamba_torch.py on the GPU (the official repository's CUDA scan
+# kernels are not packaged in Debian; that peer's scan is a PyTorch loop).
+bench_gpu() {
+    echo "== gpu: ResNet-50 and VMamba-T on the CUDA backend vs PyTorch on the same GPU"
+    local out rc=0
+    out=$("$BENCHBIN/bench_gpu" resnet50 --batch 2 --reps 1) || rc=$?
+    if [ $rc -eq 3 ]; then echo "skipped: $out"; return; fi
+    [ $rc -eq 0 ] || { echo "$out"; return 1; }
+    local batch mode tf ours best
+    for batch in 20 64; do
+        for mode in fp32 tf32; do
+            tf=0; [ $mode = tf32 ] && tf=1
+            out=$(OIQA_TF32=$tf "$BENCHBIN/bench_gpu" resnet50 --batch $batch --reps 20); echo "$out"
+            ours=$(awk '/^OIQA_IMAGES_PER_S/ {print $2}' <<< "$out")
+            out=$("$PY" bench/gpu_torch.py resnet50 --batch $batch --reps 20 $([ $tf = 1 ] && echo --tf32)); echo "$out"
+            best=$(awk '/^TORCH_IMAGES_PER_S/ {if ($3 > b) b = $3} END {print b}' <<< "$out")
+            awk -v o="$ours" -v t="$best" -v l="batch $batch $mode" \
+                'BEGIN { printf "ratio resnet50 gpu %s ours/torch (better layout): %.2f\n", l, o / t }'
+        done
+    done
+    local preset theirs
+    for preset in vmamba_t_v0 vmamba_t_s1l8; do
+        for shape in "512 1024 1" "224 224 20"; do
+            set -- $shape
+            out=$("$BENCHBIN/bench_gpu" "$preset" --h "$1" --w "$2" --batch "$3" --reps 5 \
+                  --save-weights "$tmp/gpu_$preset.h5"); echo "$out"
+            ours=$(awk '/^OIQA_IMAGES_PER_S/ {print $2}' <<< "$out")
+            out=$("$PY" bench/vmamba_torch.py bench "$tmp/gpu_$preset.h5" --h "$1" --w "$2" --batch "$3" \
+                  --reps 3 --warmup 1 --device cuda --label "$preset"); echo "$out"
+            theirs=$(awk '/^TORCH_IMAGES_PER_S/ {print $3}' <<< "$out")
+            awk -v o="$ours" -v t="$theirs" -v l="$preset ${1}x${2} batch $3" \
+                'BEGIN { printf "ratio vmamba gpu %s ours/torch: %.2f\n", l, o / t }'
+        done
+    done
+}
+
+all=(viewports viewports_gpu resnet vmamba iqa train gpu)
 for name in "${@:-${all[@]}}"; do
     case "$name" in
         viewports) bench_viewports ;;
+        viewports_gpu) bench_viewports_gpu ;;
         resnet) bench_resnet ;;
         vmamba) bench_vmamba ;;
         iqa) bench_iqa ;;
         train) bench_train ;;
+        gpu) bench_gpu ;;
         *) echo "bench/run.sh: unknown benchmark '$name' (have: ${all[*]})" >&2; exit 2 ;;
     esac
 done

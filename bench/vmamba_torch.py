@@ -15,6 +15,7 @@ vectorised, here in chunks so that exp(delta*A) of a 512x1024 input fits.
 WEIGHTS: an oiqa HDF5 weight file (bench_vmamba --save-weights) or a .pth.
 """
 import argparse
+import sys
 import time
 
 import torch
@@ -147,17 +148,26 @@ class VMamba:
 
 def bench(a):
     torch.set_num_threads(a.threads)
-    model = VMamba(load_state_dict(a.weights))
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            print("vmamba_torch.py: torch sees no CUDA device")
+            sys.exit(3)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    model = VMamba({k: v.to(a.device) for k, v in load_state_dict(a.weights).items()})
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(a.batch, 3, a.h, a.w, generator=g) * 4 - 2
-    print(f"torch {torch.__version__}, {a.threads} threads")
+    x = (torch.rand(a.batch, 3, a.h, a.w, generator=g) * 4 - 2).to(a.device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
+    print(f"torch {torch.__version__}, {a.threads} threads, device {a.device}")
     with torch.inference_mode():
         for _ in range(a.warmup):
             model.forward(x)
+        sync()
         times = []
         for _ in range(a.reps):
             t0 = time.perf_counter()
             model.forward(x)
+            sync()
             times.append(time.perf_counter() - t0)
     med = sorted(times)[len(times) // 2]
     print(f"torch vmamba {a.label}: batch {a.batch} x {a.h}x{a.w}: {a.batch / med:.3f} images/s "
@@ -197,6 +207,8 @@ if __name__ == "__main__":
     b.add_argument("--reps", type=int, default=1)
     b.add_argument("--warmup", type=int, default=1, help="untimed runs first (0 for the slow 512x1024 case)")
     b.add_argument("--label", default="vmamba")
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="cuda: the same PyTorch code on the GPU (its scan is a loop over positions in Python)")
     c = sub.add_parser("check")
     c.add_argument("fixtures")
     c.add_argument("--threads", type=int, default=2)

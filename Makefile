@@ -71,8 +71,10 @@ ifeq ($(CUDA),1)
   CU_SRC := $(sort $(wildcard libcommon/*/cuda/*.cu))
   CUDA_C_SRC := $(sort $(wildcard libcommon/*/cuda/*.c))
   LIB_OBJ += $(CU_SRC:%.cu=$(BUILD)/obj/%.o) $(CUDA_C_SRC:%.c=$(BUILD)/obj/%.o)
-  CPPFLAGS += -DOIQA_HAVE_CUDA -I$(CUDA_HOME)/include
-  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+  # The CUDA runtime is linked statically; cuBLAS and cuDNN are opened at run
+  # time when a GPU is used (nn/cuda/cuda_libs.h), found through the run path.
+  CPPFLAGS += -DOIQA_HAVE_CUDA -I$(CUDA_HOME)/include -DOIQA_CUDA_LIBDIR='"$(CUDA_HOME)/lib64"'
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
   NVCCFLAGS ?= -O2 -g -std=c++17
   NVCCFLAGS += $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
     -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS)) \

@@ -15,6 +15,9 @@
 #include "nn/backend.h"
 #include "nn/device.h"
 #include "nn/pool.h"
+#ifdef OIQA_HAVE_CUDA
+#include "nn/cuda/cuda_libs.h"
+#endif
 
 static const double TOL = 1e-3; /* DESIGN §6: CUDA vs CPU, TF32 off */
 
@@ -101,6 +104,23 @@ static void t_device_choice(void)
         CHECK(why[0] != 0);
     }
     CHECK(!strcmp(oiqa_device_names[OIQA_DEVICE_CUDA], "cuda") && oiqa_device_names[3] == NULL);
+}
+
+/* cuBLAS and cuDNN are opened at run time: with a CUDA build, every symbol of
+ * the table resolves in the installed libraries (no GPU needed for that). */
+static void t_cuda_libraries_load(void)
+{
+#ifdef OIQA_HAVE_CUDA
+    const oiqa_cuda_libs *l = oiqa_cuda_libs_load();
+    CHECK_MSG(l != NULL, "%s", oiqa_errmsg());
+    if (l) {
+        CHECK(l == oiqa_cuda_libs_loaded && oiqa_cuda_libs_load() == l); /* loaded once */
+        const char *s = l->cudnnGetErrorString(CUDNN_STATUS_NOT_SUPPORTED);
+        CHECK(s && strstr(s, "NOT_SUPPORTED"));
+    }
+#else
+    SKIP("this build has no CUDA backend (built with CUDA=0 or without nvcc)");
+#endif
 }
 
 /* An extractor opened on CUDA without a GPU runs on the CPU, with the same maps. */
@@ -411,6 +431,7 @@ static void t_cuda_vmamba_fixtures(void)
 int main(void)
 {
     RUN(t_device_choice);
+    RUN(t_cuda_libraries_load);
     RUN(t_extractor_fallback);
     RUN(t_forward_stats);
     RUN(t_cuda_conv2d);

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "nn/cuda/backend_cuda_internal.h"
+#include "nn/cuda/cuda_libs.h"
 #include "nn/cuda/kernels.h"
 
 static cuda_impl *impl(oiqa_backend *be) { return be->impl; }
@@ -109,7 +110,7 @@ static int cu_linear(oiqa_backend *be, const float *x, size_t ldx, size_t rows, 
     const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     if (rows > INT32_MAX || ldx > INT32_MAX || ldy > INT32_MAX)
         return oiqa_fail(OIQA_EXIT_DATA, NULL, "cuBLAS: %zu rows are too many for one GEMM", rows);
-    int rc = oiqa_cublas_check(cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, cout, (int)rows, cin, &one, w, cin, x,
+    int rc = oiqa_cublas_check(OIQA_CULIB.cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, cout, (int)rows, cin, &one, w, cin, x,
                                            (int)ldx, &beta, y, (int)ldy),
                                "linear");
     if (!rc && b) rc = oiqa_cuda_check(oiqa_cu_add_bias(y, ldy, rows, cout, b, c->stream), "linear bias");
@@ -241,9 +242,9 @@ static void cu_destroy(oiqa_backend *be)
             if (c->staged[k]) cudaEventDestroy(c->staged[k]);
             cudaFreeHost(c->staging[k]);
         }
-        if (c->relu) cudnnDestroyActivationDescriptor(c->relu);
-        if (c->dnn) cudnnDestroy(c->dnn);
-        if (c->blas) cublasDestroy(c->blas);
+        if (c->relu) OIQA_CULIB.cudnnDestroyActivationDescriptor(c->relu);
+        if (c->dnn) OIQA_CULIB.cudnnDestroy(c->dnn);
+        if (c->blas) OIQA_CULIB.cublasDestroy(c->blas);
         if (c->stream) cudaStreamDestroy(c->stream);
         free(c);
     }
@@ -276,6 +277,7 @@ oiqa_backend *oiqa_backend_cuda_create(void)
 {
     char why[256];
     if (!oiqa_cuda_usable(why, sizeof why)) return oiqa_fail(OIQA_EXIT_DATA, NULL, "%s", why), NULL;
+    if (!oiqa_cuda_libs_load()) return NULL;
     oiqa_backend *be = calloc(1, sizeof *be);
     cuda_impl *c = calloc(1, sizeof *c);
     if (!be || !c) {
@@ -288,17 +290,17 @@ oiqa_backend *oiqa_backend_cuda_create(void)
     int rc = oiqa_cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "stream");
     for (int k = 0; k < 2 && !rc; k++)
         rc = oiqa_cuda_check(cudaEventCreateWithFlags(&c->staged[k], cudaEventDisableTiming), "event");
-    if (!rc) rc = oiqa_cublas_check(cublasCreate(&c->blas), "create");
-    if (!rc) rc = oiqa_cublas_check(cublasSetStream(c->blas, c->stream), "stream");
+    if (!rc) rc = oiqa_cublas_check(OIQA_CULIB.cublasCreate(&c->blas), "create");
+    if (!rc) rc = oiqa_cublas_check(OIQA_CULIB.cublasSetStream(c->blas, c->stream), "stream");
     /* TF32 only when asked: CUBLAS_DEFAULT_MATH keeps SGEMM in fp32. */
     if (!rc)
-        rc = oiqa_cublas_check(cublasSetMathMode(c->blas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+        rc = oiqa_cublas_check(OIQA_CULIB.cublasSetMathMode(c->blas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                                "math mode");
-    if (!rc) rc = oiqa_cudnn_check(cudnnCreate(&c->dnn), "create");
-    if (!rc) rc = oiqa_cudnn_check(cudnnSetStream(c->dnn, c->stream), "stream");
-    if (!rc) rc = oiqa_cudnn_check(cudnnCreateActivationDescriptor(&c->relu), "activation");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnCreate(&c->dnn), "create");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetStream(c->dnn, c->stream), "stream");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnCreateActivationDescriptor(&c->relu), "activation");
     if (!rc)
-        rc = oiqa_cudnn_check(cudnnSetActivationDescriptor(c->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetActivationDescriptor(c->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
                               "activation");
     if (rc) {
         cu_destroy(be);

@@ -18,15 +18,16 @@
 
 #include "base/error.h"
 #include "nn/cuda/backend_cuda_internal.h"
+#include "nn/cuda/cuda_libs.h"
 #include "nn/cuda/kernels.h"
 
 static void plan_free(conv_plan *p)
 {
-    if (p->x_desc) cudnnDestroyTensorDescriptor(p->x_desc);
-    if (p->y_desc) cudnnDestroyTensorDescriptor(p->y_desc);
-    if (p->bias_desc) cudnnDestroyTensorDescriptor(p->bias_desc);
-    if (p->w_desc) cudnnDestroyFilterDescriptor(p->w_desc);
-    if (p->conv_desc) cudnnDestroyConvolutionDescriptor(p->conv_desc);
+    if (p->x_desc) OIQA_CULIB.cudnnDestroyTensorDescriptor(p->x_desc);
+    if (p->y_desc) OIQA_CULIB.cudnnDestroyTensorDescriptor(p->y_desc);
+    if (p->bias_desc) OIQA_CULIB.cudnnDestroyTensorDescriptor(p->bias_desc);
+    if (p->w_desc) OIQA_CULIB.cudnnDestroyFilterDescriptor(p->w_desc);
+    if (p->conv_desc) OIQA_CULIB.cudnnDestroyConvolutionDescriptor(p->conv_desc);
     memset(p, 0, sizeof *p);
 }
 
@@ -56,37 +57,37 @@ static int plan_make(cuda_impl *c, const oiqa_conv2d *conv, const oiqa_tensor *x
 {
     memset(p, 0, sizeof *p);
     p->conv = conv, p->n = x->n, p->h = x->h, p->w = x->w;
-    int rc = oiqa_cudnn_check(cudnnCreateTensorDescriptor(&p->x_desc), "descriptor");
-    if (!rc) rc = oiqa_cudnn_check(cudnnCreateTensorDescriptor(&p->y_desc), "descriptor");
-    if (!rc) rc = oiqa_cudnn_check(cudnnCreateTensorDescriptor(&p->bias_desc), "descriptor");
-    if (!rc) rc = oiqa_cudnn_check(cudnnCreateFilterDescriptor(&p->w_desc), "descriptor");
-    if (!rc) rc = oiqa_cudnn_check(cudnnCreateConvolutionDescriptor(&p->conv_desc), "descriptor");
+    int rc = oiqa_cudnn_check(OIQA_CULIB.cudnnCreateTensorDescriptor(&p->x_desc), "descriptor");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnCreateTensorDescriptor(&p->y_desc), "descriptor");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnCreateTensorDescriptor(&p->bias_desc), "descriptor");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnCreateFilterDescriptor(&p->w_desc), "descriptor");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnCreateConvolutionDescriptor(&p->conv_desc), "descriptor");
     if (!rc)
-        rc = oiqa_cudnn_check(cudnnSetTensor4dDescriptor(p->x_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, x->n, x->c,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetTensor4dDescriptor(p->x_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, x->n, x->c,
                                                          x->h, x->w),
                               "input descriptor");
     if (!rc)
-        rc = oiqa_cudnn_check(cudnnSetTensor4dDescriptor(p->y_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, y->n, y->c,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetTensor4dDescriptor(p->y_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, y->n, y->c,
                                                          y->h, y->w),
                               "output descriptor");
     if (!rc)
-        rc = oiqa_cudnn_check(cudnnSetTensor4dDescriptor(p->bias_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetTensor4dDescriptor(p->bias_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
                                                          conv->cout, 1, 1),
                               "bias descriptor");
     if (!rc)
-        rc = oiqa_cudnn_check(cudnnSetFilter4dDescriptor(p->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, conv->cout,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetFilter4dDescriptor(p->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, conv->cout,
                                                          conv->cin, conv->kh, conv->kw),
                               "filter descriptor");
     if (!rc)
-        rc = oiqa_cudnn_check(cudnnSetConvolution2dDescriptor(p->conv_desc, conv->pad, conv->pad, conv->stride,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetConvolution2dDescriptor(p->conv_desc, conv->pad, conv->pad, conv->stride,
                                                               conv->stride, 1, 1, CUDNN_CROSS_CORRELATION,
                                                               CUDNN_DATA_FLOAT),
                               "conv descriptor");
     const cudnnMathType_t math = c->tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
-    if (!rc) rc = oiqa_cudnn_check(cudnnSetConvolutionMathType(p->conv_desc, math), "math type");
+    if (!rc) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetConvolutionMathType(p->conv_desc, math), "math type");
     if (!rc) { /* cuDNN's output size must be the caller's */
         int on, oc, oh, ow;
-        rc = oiqa_cudnn_check(cudnnGetConvolution2dForwardOutputDim(p->conv_desc, p->x_desc, p->w_desc, &on, &oc, &oh,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnGetConvolution2dForwardOutputDim(p->conv_desc, p->x_desc, p->w_desc, &on, &oc, &oh,
                                                                     &ow),
                               "output size");
         if (!rc && (on != y->n || oc != y->c || oh != y->h || ow != y->w))
@@ -97,7 +98,7 @@ static int plan_make(cuda_impl *c, const oiqa_conv2d *conv, const oiqa_tensor *x
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
     /* Find runs every candidate (synchronously) on scratch memory it allocates itself. */
-    rc = oiqa_cudnn_check(cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x_desc, p->w_desc, p->conv_desc, p->y_desc,
+    rc = oiqa_cudnn_check(OIQA_CULIB.cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x_desc, p->w_desc, p->conv_desc, p->y_desc,
                                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
                           "choosing an algorithm");
     if (rc) return rc;
@@ -108,13 +109,13 @@ static int plan_make(cuda_impl *c, const oiqa_conv2d *conv, const oiqa_tensor *x
         if (perf[i].status == CUDNN_STATUS_SUCCESS && (c->tf32 || perf[i].mathType == CUDNN_FMA_MATH)) pick = i;
     if (pick < 0) {
         p->algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM; /* always available */
-        rc = oiqa_cudnn_check(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->x_desc, p->w_desc, p->conv_desc,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->x_desc, p->w_desc, p->conv_desc,
                                                                       p->y_desc, p->algo, &p->workspace),
                               "workspace size");
     } else {
         p->algo = perf[pick].algo;
         p->workspace = perf[pick].memory;
-        if (c->tf32) rc = oiqa_cudnn_check(cudnnSetConvolutionMathType(p->conv_desc, perf[pick].mathType), "math type");
+        if (c->tf32) rc = oiqa_cudnn_check(OIQA_CULIB.cudnnSetConvolutionMathType(p->conv_desc, perf[pick].mathType), "math type");
     }
     return rc;
 }
@@ -162,7 +163,7 @@ int oiqa_cuda_conv2d(cuda_impl *c, const oiqa_conv2d *conv, const oiqa_tensor *x
         if (!residual &&
             (rc = oiqa_cuda_check(cudaMemsetAsync(y->data, 0, oiqa_tensor_numel(y) * sizeof(float), c->stream), "zero")))
             return rc;
-        cudnnStatus_t st = cudnnConvolutionBiasActivationForward(
+        cudnnStatus_t st = OIQA_CULIB.cudnnConvolutionBiasActivationForward(
             c->dnn, &one, p->x_desc, x->data, p->w_desc, w, p->conv_desc, p->algo, c->workspace, p->workspace,
             residual ? &one : &zero, p->y_desc, z, p->bias_desc, bias, c->relu, p->y_desc, y->data);
         if (st == CUDNN_STATUS_SUCCESS) return OIQA_OK;
@@ -179,7 +180,7 @@ int oiqa_cuda_conv2d(cuda_impl *c, const oiqa_conv2d *conv, const oiqa_tensor *x
         beta = 1.0f;
     }
     if (!rc)
-        rc = oiqa_cudnn_check(cudnnConvolutionForward(c->dnn, &one, p->x_desc, x->data, p->w_desc, w, p->conv_desc,
+        rc = oiqa_cudnn_check(OIQA_CULIB.cudnnConvolutionForward(c->dnn, &one, p->x_desc, x->data, p->w_desc, w, p->conv_desc,
                                                       p->algo, c->workspace, p->workspace, &beta, p->y_desc, y->data),
                               "convolution");
     if (!rc && (bias || relu))

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "nn/cuda/backend_cuda_internal.h"
+#include "nn/cuda/cuda_libs.h"
 
 int oiqa_cuda_check(cudaError_t err, const char *what)
 {
@@ -20,7 +21,7 @@ int oiqa_cublas_check(cublasStatus_t st, const char *what)
 int oiqa_cudnn_check(cudnnStatus_t st, const char *what)
 {
     if (st == CUDNN_STATUS_SUCCESS) return OIQA_OK;
-    return oiqa_fail(OIQA_EXIT_DATA, NULL, "cuDNN: %s: %s", what, cudnnGetErrorString(st));
+    return oiqa_fail(OIQA_EXIT_DATA, NULL, "cuDNN: %s: %s", what, OIQA_CULIB.cudnnGetErrorString(st));
 }
 
 /* ---- memory: cudaMalloc is slow and synchronising, so freed blocks are

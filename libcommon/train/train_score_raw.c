@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/strutil.h"
+#include "geo/viewports_gpu.h"
 #include "io/image.h"
 #include "stage/features.h"
 #include "stage/stage_tools.h"
@@ -195,6 +196,7 @@ typedef struct {
     int G;
     int V, S;
     int64_t max_pixels;
+    oiqa_vp_gpu *vp_gpu; /* viewport sampling on the GPU (--device), or NULL: the CPU */
     /* per-image scratch */
     uint8_t *vp, *rest, *deg, *resized;
     float *rgb, *mean, *std;
@@ -203,6 +205,7 @@ typedef struct {
 
 static void raw_free(raw_run *st)
 {
+    oiqa_vp_gpu_destroy(st->vp_gpu);
     oiqa_extractor_close(&st->local);
     oiqa_global_net_close(&st->global);
     recipe_free(&st->rc);
@@ -270,6 +273,11 @@ static int load_weights(raw_run *st)
                                  "local", o->weights_dir, o->local_weights, &w);
     if (!rc) rc = oiqa_extractor_open_on(st->rc.bo.extractor, w, o->device, &st->local);
     free(w);
+    /* The viewports on the same device as the local backbone. */
+    if (!rc && st->local.be && st->local.be->device == OIQA_DEVICE_CUDA && oiqa_vp_gpu_create(&st->vp_gpu)) {
+        oiqa_warn("%s; sampling viewports on the CPU", oiqa_errmsg());
+        st->vp_gpu = NULL;
+    }
     return rc;
 }
 
@@ -335,7 +343,15 @@ static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
     if (!rc && (src.V != st->V))
         rc = oiqa_fail(OIQA_EXIT_DATA, path, "%d viewports, the first image had %d", src.V, st->V);
     if (!rc && st->rc.use_global) rc = oiqa_global_resize(&st->global, &src.erp, st->resized);
-    if (!rc) rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
+    if (!rc && st->vp_gpu &&
+        oiqa_vp_gpu_sample(st->vp_gpu, &src.erp, src.views, src.V, st->S, st->rc.vo.filter, st->vp)) {
+        oiqa_warn("%s: %s; sampling viewports on the CPU from here on", path, oiqa_errmsg());
+        oiqa_vp_gpu_destroy(st->vp_gpu);
+        st->vp_gpu = NULL;
+        rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
+    } else if (!rc && !st->vp_gpu) {
+        rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
+    }
     oiqa_vp_source_free(&src);
     oiqa_image_free(&erp);
     if (!rc && st->rc.need_pr)

@@ -53,15 +53,15 @@ printf '%s' "$OUT" | grep -q 'viewports_config' && printf '%s' "$OUT" | grep -q 
     pass score_raw_backbone_records_recipe || fail score_raw_backbone_records_recipe "$(printf '%s' "$OUT" | head -5)"
 
 # same(A, B): same names and aux columns, scores within 1e-4 relative; prints the largest relative difference.
-same() {
-    awk -F, 'NR == FNR { row[FNR] = $0; n = FNR; next }
+same() { # A.csv B.csv [relative tolerance, default 1e-4]
+    awk -F, -v tol="${3:-1e-4}" 'NR == FNR { row[FNR] = $0; n = FNR; next }
         { if (split(row[FNR], a, ",") != NF || a[1] != $1) bad = 1
           for (i = 2; i <= NF; i++) {
               if (FNR == 1 || $i !~ /^-?[0-9.]+$/) { if (a[i] != $i) bad = 1; continue }
               d = a[i] - $i; d = d < 0 ? -d : d; s = ($i < 0 ? -$i : $i); s = s < 1 ? 1 : s
               if (d / s > worst) worst = d / s
           } }
-        END { printf "%.3g\n", worst; exit (bad || FNR != n || worst > 1e-4) }' "$1" "$2"
+        END { printf "%.3g\n", worst; exit (bad || FNR != n || worst > tol) }' "$1" "$2"
 }
 
 run "$B/oiqa-score" --model run/model.h5 --features r50.h5 --global vm.h5 -o cached.csv -q
@@ -72,6 +72,19 @@ if [ "$RC" -eq 0 ] && head -1 raw.csv | grep -q '^name,score,level,type,p_level_
     worst=$(same cached.csv raw.csv); then
     pass score_raw_matches_cached; echo "    max relative difference raw vs cached: $worst"
 else fail score_raw_matches_cached "rc=$RC $ERR $(same cached.csv raw.csv) $(diff cached.csv raw.csv | head -4)"; fi
+# --device cuda: the viewports and both backbones on the GPU, the same
+# scores within DESIGN §6's tolerance; without a GPU, the CPU after one
+# warning, and the same bytes.
+run "$B/oiqa-score" --model run/model.h5 --root ds @names.txt -q --device cuda
+printf '%s\n' "$OUT" >raw_cuda.csv
+if printf '%s' "$ERR" | grep -q 'running on the CPU'; then
+    [ "$RC" -eq 0 ] && [ "$(printf '%s' "$ERR" | grep -c '')" -eq 1 ] && cmp -s raw.csv raw_cuda.csv &&
+        pass score_raw_device_cuda_fallback || fail score_raw_device_cuda_fallback "rc=$RC $ERR"
+else
+    # (features within 1e-3 of the CPU's; the scores then within about 1e-2)
+    [ "$RC" -eq 0 ] && worst=$(same raw.csv raw_cuda.csv 1e-2) && pass score_raw_device_cuda ||
+        fail score_raw_device_cuda "rc=$RC $ERR $(diff raw.csv raw_cuda.csv | head -4)"
+fi
 
 run "$B/oiqa-score" --model run_ng/model.h5 --features r50.h5 -o cached_ng.csv -q
 run "$B/oiqa-score" --model run_ng/model.h5 --root ds -o raw_ng.csv -q - <names.txt

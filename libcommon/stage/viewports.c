@@ -188,10 +188,8 @@ void oiqa_vp_source_free(oiqa_vp_source *src)
     memset(&src->pyr, 0, sizeof src->pyr);
 }
 
-/* oiqa_viewports_prepare; build_pyramid 0 leaves the antialias pyramid to
- * the GPU (or to a later CPU fallback). */
-static int prepare_source(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src,
-                          int build_pyramid)
+int oiqa_viewports_prepare_source(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp,
+                                  oiqa_vp_source *src, int build_pyramid)
 {
     memset(src, 0, sizeof *src);
     src->erp = *erp;
@@ -212,7 +210,7 @@ static int prepare_source(const oiqa_viewports_opts *o, const char *path, oiqa_i
 
 int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src)
 {
-    return prepare_source(o, path, erp, src, 1);
+    return oiqa_viewports_prepare_source(o, path, erp, src, 1);
 }
 
 int oiqa_viewports_image(const oiqa_viewports_opts *o, const oiqa_vp_source *src, uint8_t *vp)
@@ -286,7 +284,7 @@ static void job_load(const oiqa_viewports_opts *o, image_job *j, int V, int on_g
     oiqa_image_load_opts lo = {.max_pixels = o->max_pixels};
     oiqa_image erp = {0};
     int rc = oiqa_image_load(j->path, &lo, &erp);
-    if (!rc) rc = prepare_source(o, j->path, &erp, &j->src, !on_gpu);
+    if (!rc) rc = oiqa_viewports_prepare_source(o, j->path, &erp, &j->src, !on_gpu);
     oiqa_image_free(&erp);
     memcpy(j->sha256, lo.sha256, sizeof j->sha256);
     for (int v = 0; v < V; v++) {

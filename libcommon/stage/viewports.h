@@ -60,6 +60,11 @@ int oiqa_viewports_count(const oiqa_viewports_opts *o);
  * (vgcn20: from this image's content) and builds the antialias pyramid.
  * path names the image in errors. */
 int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src);
+/* The same; build_pyramid 0 leaves the antialias pyramid out, for sampling
+ * on the GPU (geo/viewports_gpu.h builds its own); a CPU fallback then
+ * builds it with oiqa_pyramid_build(&src->erp, OIQA_VP_PYRAMID_LEVELS, ...). */
+int oiqa_viewports_prepare_source(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp,
+                                  oiqa_vp_source *src, int build_pyramid);
 void oiqa_vp_source_free(oiqa_vp_source *src);
 /* The sampling map of view v for a W x H ERP: uv (S*S*2) and, for the
  * antialias filter, lod (S*S; NULL otherwise). */

@@ -339,7 +339,7 @@ static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
     oiqa_vp_source src;
     memset(&src, 0, sizeof src);
     int rc = oiqa_image_load(path, &lo, &erp);
-    if (!rc) rc = oiqa_viewports_prepare(&st->rc.vo, path, &erp, &src);
+    if (!rc) rc = oiqa_viewports_prepare_source(&st->rc.vo, path, &erp, &src, !st->vp_gpu);
     if (!rc && (src.V != st->V))
         rc = oiqa_fail(OIQA_EXIT_DATA, path, "%d viewports, the first image had %d", src.V, st->V);
     if (!rc && st->rc.use_global) rc = oiqa_global_resize(&st->global, &src.erp, st->resized);
@@ -348,7 +348,9 @@ static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
         oiqa_warn("%s: %s; sampling viewports on the CPU from here on", path, oiqa_errmsg());
         oiqa_vp_gpu_destroy(st->vp_gpu);
         st->vp_gpu = NULL;
-        rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
+        if (st->rc.vo.filter == OIQA_FILTER_ANTIALIAS) /* left to the GPU by prepare */
+            rc = oiqa_pyramid_build(&src.erp, OIQA_VP_PYRAMID_LEVELS, &src.pyr);
+        if (!rc) rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
     } else if (!rc && !st->vp_gpu) {
         rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
     }

@@ -6,6 +6,7 @@
 #   make reproduce DATASET=cviq ROOT=/data/CVIQ   in-dataset + ablation experiments
 #   make indataset | ablation | cross ...          one experiment (pipelines/experiments.mk)
 #   make bench           benchmarks against OpenCV (ratios)
+#   make pseudoref-table the measured table of docs/pseudoref.md (about 15 min on 2 cores; not in CI)
 #   make install PREFIX=/usr/local
 #   make CUDA=0          build without the CUDA backend (it is built when nvcc is
 #                        found, /usr/local/cuda/bin/nvcc or on PATH; the binaries
@@ -46,7 +47,7 @@ endif
 
 DEPS_OK := $(shell scripts/install-deps.sh --check >/dev/null 2>&1 && echo yes)
 EXPERIMENTS := reproduce indataset ablation cross
-PUBLIC_GOALS := all test demo $(EXPERIMENTS) bench install clean tools lib unit-tests
+PUBLIC_GOALS := all test demo $(EXPERIMENTS) bench pseudoref-table install clean tools lib unit-tests
 
 ifneq ($(DEPS_OK),yes)
 # Dependencies missing: install them, then run the same goal again.
@@ -56,7 +57,7 @@ $(PUBLIC_GOALS):
 .PHONY: $(PUBLIC_GOALS)
 else
 
-PKGS := hdf5 yaml-0.1 zlib stb openblas
+PKGS := hdf5 yaml-0.1 zlib stb openblas libopenjp2
 CC ?= gcc
 CFLAGS ?= $(OPT) -g
 CFLAGS += -std=c11 -Wall -Wextra -fopenmp -D_GNU_SOURCE -DOIQA_VERSION='"$(VERSION)"' $(SANFLAGS)
@@ -142,6 +143,14 @@ $(EXPERIMENTS): $(TOOLS)
 bench: $(TOOLS) $(BENCHES)
 	@scripts/install-deps.sh --bench
 	@BIN=$(abspath $(BUILD)/bin) BENCHBIN=$(abspath $(BUILD)/bench) bench/run.sh
+
+# docs/pseudoref.md's table: every family x level on the 8 shipped panoramas
+# through the stage's ERP path (bench/pseudoref_table.c), into
+# results/pseudoref_table.md; needs ffmpeg for h264 and hevc.
+pseudoref-table: $(BUILD)/bench/pseudoref_table
+	@mkdir -p results
+	$(BUILD)/bench/pseudoref_table data/panoramas/*_tonemapped.png >results/pseudoref_table.md.partial
+	@mv results/pseudoref_table.md.partial results/pseudoref_table.md && cat results/pseudoref_table.md
 
 install: $(TOOLS) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/oiqa/configs

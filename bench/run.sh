@@ -167,7 +167,40 @@ bench_gpu() {
     done
 }
 
-all=(viewports viewports_gpu resnet vmamba iqa train gpu)
+# oiqa-pseudoref with its defaults (detect erp, restore auto, degrade auto) on
+# CVIQ-sized inputs: 4 shipped panoramas upscaled to 4096x2048 and coded as
+# JPEG quality 15 (oiqa-synth, jpeg level 3), 20 icosa20 viewports of 224x224
+# each, 2 threads; viewports/s of the best of 3 runs. With OIQA_BEFORE_BIN
+# (the bin folder of an older build, e.g. a git worktree of a past commit)
+# that build's oiqa-pseudoref runs in alternation on the same viewports.h5
+# and the ratio is printed (issue 15: the ERP path must stay under 2x).
+bench_pseudoref() {
+    echo "== pseudoref: 4 x 20 viewports of 224x224 from 4096x2048 JPEG-q15 ERPs, defaults, 2 threads"
+    local d=$tmp/pr p t0 t1 best_new=1e9 best_old=1e9 round
+    mkdir -p "$d"
+    for p in city courtyard forest interior; do
+        "$PY" bench/viewports_opencv.py make-erp "data/panoramas/${p}_tonemapped.png" "$d/$p.png"
+    done
+    "$BIN/oiqa-synth" "$d"/{city,courtyard,forest,interior}.png --families jpeg --levels 3 --size 32 -o "$d/s" -q -j 2
+    "$BIN/oiqa-viewports" "$d"/s/*_jpeg_3.png -o "$d/vp.h5" -q -j 2
+    secs() { local a b; a=$(date +%s.%N); "$@" >/dev/null 2>&1 || echo "failed: $*" >&2; b=$(date +%s.%N)
+             awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }'; }
+    for round in 1 2 3; do
+        t1=$(secs "$BIN/oiqa-pseudoref" "$d/vp.h5" -o "$d/new.h5" -j 2 -q --force)
+        best_new=$(awk -v a="$best_new" -v b="$t1" 'BEGIN { print (b < a ? b : a) }')
+        if [ -n "${OIQA_BEFORE_BIN:-}" ]; then
+            t0=$(secs "$OIQA_BEFORE_BIN/oiqa-pseudoref" "$d/vp.h5" -o "$d/old.h5" -j 2 -q --force)
+            best_old=$(awk -v a="$best_old" -v b="$t0" 'BEGIN { print (b < a ? b : a) }')
+        fi
+    done
+    awk -v t="$best_new" 'BEGIN { printf "oiqa-pseudoref: %.2f s, %.1f viewports/s\n", t, 80 / t }'
+    if [ -n "${OIQA_BEFORE_BIN:-}" ]; then
+        awk -v t="$best_old" 'BEGIN { printf "before (OIQA_BEFORE_BIN): %.2f s, %.1f viewports/s\n", t, 80 / t }'
+        awk -v n="$best_new" -v o="$best_old" 'BEGIN { printf "ratio pseudoref time now/before: %.2f\n", n / o }'
+    fi
+}
+
+all=(viewports viewports_gpu resnet vmamba iqa pseudoref train gpu)
 for name in "${@:-${all[@]}}"; do
     case "$name" in
         viewports) bench_viewports ;;
@@ -175,6 +208,7 @@ for name in "${@:-${all[@]}}"; do
         resnet) bench_resnet ;;
         vmamba) bench_vmamba ;;
         iqa) bench_iqa ;;
+        pseudoref) bench_pseudoref ;;
         train) bench_train ;;
         gpu) bench_gpu ;;
         *) echo "bench/run.sh: unknown benchmark '$name' (have: ${all[*]})" >&2; exit 2 ;;

@@ -22,7 +22,9 @@ static const oiqa_opt OPTIONS[] = {
     {"out", 'o', OIQA_OPT_STRING, OFF(out), NULL, "DIR", "output folder: the images, labels.csv and synth.yaml", 0, 0,
      NULL, OIQA_OPTF_CLI_ONLY},
     {"families", 0, OIQA_OPT_STRING, OFF(families), "jpeg,blur,noise,resample", "LIST",
-     "distortion families, comma-separated, from jpeg, blur, noise, resample", 0, 0, NULL, 0},
+     "distortion families, comma-separated, from jpeg, blur, noise, resample, jpeg2000, h264, hevc (h264, hevc: "
+     "through the ffmpeg program); presets cviq (jpeg,h264,hevc), oiqa (jpeg,jpeg2000,noise,blur), all", 0, 0, NULL,
+     0},
     {"levels", 0, OIQA_OPT_STRING, OFF(levels), "1-5", "LIST", "levels 1..5, comma-separated or a range (1-5, 1,3,5)",
      0, 0, NULL, 0},
     {"metric", 0, OIQA_OPT_ENUM, OFF(metric), "ssim", "NAME", "pseudo-MOS = 100 x the mean of this over the viewports",
@@ -46,11 +48,13 @@ static const oiqa_opt OPTIONS[] = {
 
 static const oiqa_tool TOOL = {
     .name = "oiqa-synth",
-    .summary = "Distort pristine ERP images (jpeg, blur, noise, resample x 5 levels) into a dataset with labels.csv "
+    .summary = "Distort pristine ERP images (jpeg, blur, noise, resample, jpeg2000, h264, hevc x 5 levels) into a dataset "
+               "with labels.csv "
                "and a full-reference pseudo-MOS (100 x mean viewport SSIM).",
     .usage = "[options] IMAGE... -o OUT_DIR   (IMAGE may be @list.txt, or - for names on stdin)",
     .example = "oiqa-synth data/panoramas/*.png -o data/synth\n"
-               "  oiqa-synth refs/*.jpg --families jpeg,noise --levels 1,3,5 --metric ms-ssim -o synth -j 8",
+               "  oiqa-synth refs/*.jpg --families jpeg,noise --levels 1,3,5 --metric ms-ssim -o synth -j 8\n"
+               "  oiqa-synth --root /data/pristine @refs.txt --families cviq -o cviq-like",
     .opts = OPTIONS,
     .min_args = 1,
     .max_args = -1,

@@ -138,6 +138,10 @@ int oiqa_store_reader_expect(const oiqa_store_reader *r, const char *dset_path, 
 /* Reads one row of a per-image dataset, converted to `as` (buffer sized for it). */
 int oiqa_store_reader_read_row(const oiqa_store_reader *r, const char *dset_path, int64_t row,
                                oiqa_dtype as, void *buf);
+/* A whole 1-D string dataset (e.g. /input_path, /input_sha256, one entry
+ * per row) as malloc'ed strings; free with oiqa_store_strings_free. */
+int oiqa_store_reader_strings(const oiqa_store_reader *r, const char *dset_path, char ***out, int64_t *n);
+void oiqa_store_strings_free(char **v, int64_t n);
 /* Reads a whole dataset converted to `as`. */
 int oiqa_store_reader_read_all(const oiqa_store_reader *r, const char *dset_path, oiqa_dtype as, void *buf);
 

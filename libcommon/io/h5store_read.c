@@ -102,6 +102,33 @@ static int load_names(oiqa_store_reader *r)
     return rc;
 }
 
+int oiqa_store_reader_strings(const oiqa_store_reader *r, const char *dset_path, char ***out, int64_t *n_out)
+{
+    *out = NULL, *n_out = 0;
+    const char *p = r->path;
+    if (!oiqa_h5_exists(r->file, dset_path)) return oiqa_fail(OIQA_EXIT_DATA, p, "no %s dataset", dset_path);
+    hid_t d = H5Dopen2(r->file, dset_path, H5P_DEFAULT);
+    if (d < 0) return oiqa_h5_fail(OIQA_EXIT_DATA, p, "cannot open %s", dset_path);
+    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
+    hsize_t n = 0;
+    int rc = OIQA_OK;
+    if (type < 0 || space < 0 || H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_ndims(space) != 1 ||
+        H5Sget_simple_extent_dims(space, &n, NULL) != 1 || n > ((hsize_t)1 << 31))
+        rc = oiqa_fail(OIQA_EXIT_DATA, p, "%s is not a 1-D string dataset", dset_path);
+    else if (n && (H5Sselect_all(space) < 0 || oiqa_h5_read_strings(d, space, (size_t)n, out) < 0))
+        rc = oiqa_h5_fail(OIQA_EXIT_DATA, p, "cannot read %s", dset_path);
+    if (!rc) *n_out = (int64_t)n;
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    H5Dclose(d);
+    return rc;
+}
+
+void oiqa_store_strings_free(char **v, int64_t n)
+{
+    oiqa_h5_strings_free(v, (size_t)n);
+}
+
 int oiqa_store_open_read(const char *path, const char *expected_stage, int allow_partial, oiqa_store_reader **out)
 {
     *out = NULL;

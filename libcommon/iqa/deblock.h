@@ -12,11 +12,15 @@
  * found as in Z. Fan & R. L. de Queiroz 2003 ("Identification of bitmap
  * compression history: JPEG detection and quantizer estimation", IEEE TIP):
  * the DC of every 8x8 block (8 x block mean of Y - 128, JPEG's scale) of a
- * decoded JPEG lies within rounding of a multiple of the step Q; the largest
- * Q in 6..255 that fits at least 70% of the blocks (within max(1.5, 0.08 Q)),
- * on at least three distinct multiples, is taken and
- * inverted through the IJG scaling (Q = 16 s / 100; s = 5000/q below quality
- * 50, 200 - 2q above). 0 when no step fits (not JPEG, or quality above ~70).
+ * decoded JPEG lies within rounding of a multiple of the step Q. The step
+ * in 6..255 that fits the most blocks beyond chance is taken (fit within
+ * 4.5, minus the chance 10/Q of fitting anyway; blocks at the clipping
+ * limits left out; at least three multiples used; an excess of at least
+ * OIQA_JPEG_LATTICE_MIN = 0.30) and inverted through the IJG scaling
+ * (Q = 16 s / 100; s = 5000/q below quality 50, 200 - 2q above). 0 when no
+ * step fits (not JPEG, or a step below ~10: quality above ~70). On the
+ * shipped panoramas it finds the exact step at JPEG quality 50, 30, 15, 8
+ * and 4; their clean renders reach an excess of 0.28 at most.
  *
  * Deblocking: the H.264/AVC in-loop deblocking filter's strong (intra, bS=4)
  * mode (P. List, A. Joch, J. Lainema, G. Bjontegaard & M. Karczewicz 2003,
@@ -31,6 +35,8 @@
 #define OIQA_IQA_DEBLOCK_H
 
 #include <stdint.h>
+
+#define OIQA_JPEG_LATTICE_MIN 0.30
 
 /* Blockiness >= 1 (see above); phase_x / phase_y (may be NULL) get the grid
  * offsets: block boundaries lie between columns phase_x + 8k and

@@ -10,14 +10,28 @@
 #include "geo/resize.h"
 #include "iqa/filter.h"
 
-const double oiqa_dist_table[OIQA_DIST_COUNT][OIQA_DIST_LEVELS] = {
-    [OIQA_DIST_JPEG] = {50, 30, 15, 8, 4},
-    [OIQA_DIST_BLUR] = {0.6, 1.2, 2, 3, 4.5},
-    [OIQA_DIST_NOISE] = {4, 8, 14, 20, 28},
-    [OIQA_DIST_RESAMPLE] = {1.5, 2, 3, 4, 6},
+const double oiqa_dist_table[OIQA_DIST_COUNT][OIQA_DIST_BEYOND] = {
+    [OIQA_DIST_JPEG] = {50, 30, 15, 8, 4, 2},
+    [OIQA_DIST_BLUR] = {0.6, 1.2, 2, 3, 4.5, 6.5},
+    [OIQA_DIST_NOISE] = {4, 8, 14, 20, 28, 38},
+    [OIQA_DIST_RESAMPLE] = {1.5, 2, 3, 4, 6, 8},
+    [OIQA_DIST_JPEG2000] = {50, 100, 200, 400, 800, 1600},
+    [OIQA_DIST_H264] = {30, 35, 40, 45, 50, 51},
+    [OIQA_DIST_HEVC] = {30, 35, 40, 45, 50, 51},
 };
 
-static const char *const names[OIQA_DIST_COUNT] = {"jpeg", "blur", "noise", "resample"};
+static const char *const names[OIQA_DIST_COUNT] = {"jpeg", "blur", "noise", "resample", "jpeg2000", "h264", "hevc"};
+static const char *const param_names[OIQA_DIST_COUNT] = {"quality", "sigma", "sigma", "factor", "ratio", "qp", "qp"};
+
+const char *oiqa_dist_param_name(oiqa_dist_family f)
+{
+    return f >= 0 && f < OIQA_DIST_COUNT ? param_names[f] : "?";
+}
+
+int oiqa_dist_needs_ffmpeg(oiqa_dist_family f)
+{
+    return f == OIQA_DIST_H264 || f == OIQA_DIST_HEVC;
+}
 
 const char *oiqa_dist_name(oiqa_dist_family f)
 {
@@ -32,13 +46,14 @@ int oiqa_dist_parse(const char *name, oiqa_dist_family *f)
             *f = (oiqa_dist_family)i;
             return OIQA_OK;
         }
-    return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'distortion': unknown family '%s' (jpeg, blur, noise, resample)",
+    return oiqa_fail(OIQA_EXIT_USAGE, NULL,
+                     "key 'distortion': unknown family '%s' (jpeg, blur, noise, resample, jpeg2000, h264, hevc)",
                      name ? name : "(null)");
 }
 
 double oiqa_dist_param(oiqa_dist_family f, int level)
 {
-    if (f < 0 || f >= OIQA_DIST_COUNT || level < 1 || level > OIQA_DIST_LEVELS) return NAN;
+    if (f < 0 || f >= OIQA_DIST_COUNT || level < 1 || level > OIQA_DIST_BEYOND) return NAN;
     return oiqa_dist_table[f][level - 1];
 }
 
@@ -105,6 +120,12 @@ int oiqa_distort_param(const uint8_t *src, int w, int h, oiqa_dist_family f, dou
     case OIQA_DIST_BLUR: return oiqa_gaussian_blur(src, w, h, param, dst);
     case OIQA_DIST_NOISE: return oiqa_awgn(src, w, h, param, seed, dst);
     case OIQA_DIST_RESAMPLE: return oiqa_resample(src, w, h, param, dst);
+    case OIQA_DIST_JPEG2000: return oiqa_jpeg2000_recompress(src, w, h, param, dst);
+    case OIQA_DIST_H264:
+    case OIQA_DIST_HEVC:
+        if (!(param >= 0 && param <= 51) || param != floor(param))
+            return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'qp': %g is not a whole number in 0..51", param);
+        return oiqa_video_recompress(src, w, h, 1, f, (int)param, dst);
     default: return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'distortion': unknown family %d", (int)f);
     }
 }
@@ -114,7 +135,7 @@ int oiqa_distort_level(const uint8_t *src, int w, int h, oiqa_dist_family f, int
 {
     if (f < 0 || f >= OIQA_DIST_COUNT)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'distortion': unknown family %d", (int)f);
-    if (level < 1 || level > OIQA_DIST_LEVELS)
-        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'level': %d is outside 1..%d", level, OIQA_DIST_LEVELS);
+    if (level < 1 || level > OIQA_DIST_BEYOND)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'level': %d is outside 1..%d", level, OIQA_DIST_BEYOND);
     return oiqa_distort_param(src, w, h, f, oiqa_dist_table[f][level - 1], seed, dst);
 }

@@ -41,10 +41,42 @@ double oiqa_noise_sigma_plane(const float *p, int w, int h)
     return sqrt(M_PI / 2) * sum / (6.0 * used);
 }
 
-static int cmp_float(const void *a, const void *b)
+/* The k-th smallest of v[0..n-1] (0-based), reordering v: Hoare's
+ * quickselect with a median-of-three pivot, O(n) expected. */
+static float select_kth(float *v, size_t n, size_t k)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        float a = v[lo], b = v[mid], c = v[hi];
+        float pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j], v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return v[k];
+    }
+    return v[k];
+}
+
+float oiqa_median_float(float *v, size_t n)
+{
+    if (n == 0) return NAN;
+    float upper = select_kth(v, n, n / 2);
+    if (n % 2) return upper;
+    float lower = v[0]; /* the largest of v[0 .. n/2 - 1], all <= upper after the select */
+    for (size_t i = 1; i < n / 2; i++) lower = v[i] > lower ? v[i] : lower;
+    return 0.5f * (lower + upper);
 }
 
 double oiqa_noise_sigma_mad(const float *p, int w, int h)
@@ -59,8 +91,7 @@ double oiqa_noise_sigma_mad(const float *p, int w, int h)
             const float *a = p + (size_t)(2 * y) * w + 2 * x;
             v[k++] = fabsf(a[0] - a[1] - a[w] + a[w + 1]) / 2;
         }
-    qsort(v, k, sizeof(float), cmp_float);
-    double med = k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+    double med = oiqa_median_float(v, k);
     free(v);
     return med / 0.6745;
 }

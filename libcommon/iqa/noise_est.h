@@ -15,6 +15,7 @@
 #ifndef OIQA_IQA_NOISE_EST_H
 #define OIQA_IQA_NOISE_EST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* NAN when the image is smaller than 3x3 or out of memory. */
@@ -22,5 +23,8 @@ double oiqa_noise_sigma(const uint8_t *rgb, int w, int h);
 /* One float plane: Immerkaer (edge-excluded) and Donoho's MAD, separately. */
 double oiqa_noise_sigma_plane(const float *p, int w, int h);
 double oiqa_noise_sigma_mad(const float *p, int w, int h);
+/* The median of v[0..n-1] (the mean of the two middle values for even n;
+ * NAN for n = 0), by quickselect: v is reordered. */
+float oiqa_median_float(float *v, size_t n);
 
 #endif

@@ -12,10 +12,12 @@
  * sgemm, which swamps sgemms of fewer rows (ResNet's 512 channels: 40 tiles,
  * 6 MB per thread).
  *
+ * The blocks follow the shape, whatever the thread count, so that the bytes
+ * do not depend on it (see oiqa_winograd_forward).
+ *
  * Threads (conv2d.h's rule, OpenBLAS at 1 thread inside OpenMP):
  *   private blocks  each thread transforms, multiplies and writes back its own
- *                   blocks (dynamic schedule), as many blocks as a multiple
- *                   of the threads;
+ *                   blocks (dynamic schedule);
  *   shared blocks   when the tiles are too few to give every thread a block
  *                   worth an sgemm (e.g. layer4 at batch 1, 4 tiles per
  *                   image): one block at a time, all threads splitting its
@@ -39,6 +41,8 @@ enum {
     WINO_SCRATCH_BYTES = 4 << 20, /* V + M of one block, per thread */
     MIN_TILES = 40,               /* floor on T (see above) */
     MAX_TILES = 512,
+    BLOCK_MULT = 4,               /* blocks come in multiples of this */
+    MIN_BLOCK_ROWS = 32,          /* fewer rows per block only when the tiles are fewer */
     PRIVATE_MIN_TILES = 16,       /* fewer tiles per thread: shared blocks */
 };
 
@@ -269,17 +273,19 @@ int oiqa_winograd_forward(const oiqa_conv2d *cv, const oiqa_tensor *x,
     size_t per_tile = (size_t)P * (cv->cin + cv->cout) * sizeof(float);
     size_t cap = WINO_SCRATCH_BYTES / per_tile;
     cap = cap < MIN_TILES ? MIN_TILES : cap > MAX_TILES ? MAX_TILES : cap;
-    int shared = threads > 1 && job.tiles < (size_t)threads * PRIVATE_MIN_TILES;
-    size_t blocks;
-    if (shared) {
-        /* One block of up to threads * cap tiles at a time. */
-        blocks = (job.tiles + (size_t)threads * cap - 1) / ((size_t)threads * cap);
-    } else {
-        /* A multiple of threads equal blocks of at most cap tiles. */
-        blocks = (job.tiles + (size_t)threads * cap - 1) / ((size_t)threads * cap) * (size_t)threads;
-    }
+    /* The blocks depend on the shape only, never on the thread count:
+     * OpenBLAS's sgemm rounds a row differently for different row counts on
+     * some CPUs (its small-matrix kernels), so blocks that followed the
+     * threads gave 1 and 2 threads different last bits. A multiple of
+     * BLOCK_MULT blocks balances 1, 2 and 4 threads; no fewer than
+     * MIN_BLOCK_ROWS rows per sgemm where the tiles allow. */
+    size_t blocks = (job.tiles + (size_t)BLOCK_MULT * cap - 1) / ((size_t)BLOCK_MULT * cap) * BLOCK_MULT;
+    if ((job.tiles + blocks - 1) / blocks < MIN_BLOCK_ROWS)
+        blocks = (job.tiles + MIN_BLOCK_ROWS - 1) / MIN_BLOCK_ROWS;
+    if (blocks < 1) blocks = 1;
     job.T = (int)((job.tiles + blocks - 1) / blocks);
     blocks = (job.tiles + (size_t)job.T - 1) / (size_t)job.T;
+    int shared = threads > 1 && job.tiles < (size_t)threads * PRIVATE_MIN_TILES;
     int buffers = shared ? 1 : threads;
 
     size_t v_floats = (size_t)P * job.T * cv->cin, m_floats = (size_t)P * job.T * cv->cout;

@@ -1,8 +1,12 @@
 /* The pseudo-reference stage: see stage/pseudoref.h. Rows are read one
- * batch of images at a time on this thread (HDF5 is not thread-safe), every
- * (image, viewport) pair is restored and degraded in parallel (the iqa
- * operators are single-threaded at viewport size), rows are encoded in
- * parallel and appended in order. */
+ * batch of images at a time on this thread (HDF5 is not thread-safe); the
+ * batch's source ERPs are decoded, analysed and (for grid families)
+ * restored in parallel, one image per thread; every (image, viewport) pair
+ * is restored and degraded in parallel (the iqa operators are
+ * single-threaded at viewport size); the video degradations, error maps and
+ * encoding run per image in parallel; rows are appended in order. The
+ * per-viewport work is stage/pseudoref_view.c, the ERP side
+ * stage/pseudoref_erp.c. */
 #include "stage/pseudoref.h"
 
 #include <math.h>
@@ -23,93 +27,34 @@
 #include "stage/pseudoref_internal.h"
 
 const char *const oiqa_pr_restore_names[] = {"auto", "denoise", "deblock", "deblur", "none", NULL};
-const char *const oiqa_pr_degrade_names[] = {"auto", "jpeg", "blur", "noise", "resample", NULL};
+const char *const oiqa_pr_degrade_names[] = {"auto", "jpeg", "blur", "noise", "resample", "jpeg2000", "h264", "hevc",
+                                             NULL};
+const char *const oiqa_pr_detect_names[] = {"erp", "viewport", NULL};
+const char *const oiqa_pr_space_names[] = {"erp", "viewport", NULL};
 
 #define MIN_SIZE 16 /* the detector's and the blind estimators' minimum */
 #define MAX_BATCH 16
 
-uint64_t oiqa_pseudoref_seed(uint64_t seed, const char *name, int v)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 1099511628211ULL;
-    /* splitmix64 finaliser over the mix, so nearby seeds and names give unrelated streams */
-    uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (h ^ ((uint64_t)v << 32 | (uint64_t)v));
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-void oiqa_error_map(const uint8_t *a, const uint8_t *b, int w, int h, double eps, float *e)
-{
-    const double floor_ = eps / (255.0 * 255.0), norm = log(255.0 * 255.0 / eps);
-    size_t n = (size_t)w * h;
-    for (size_t k = 0; k < n; k++) {
-        const uint8_t *p = a + 3 * k, *q = b + 3 * k;
-        double ya = (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]) / 255.0;
-        double yb = (0.299 * q[0] + 0.587 * q[1] + 0.114 * q[2]) / 255.0;
-        double v = log(1.0 / ((ya - yb) * (ya - yb) + floor_)) / norm;
-        e[k] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
-    }
-}
-
-void oiqa_pseudoref_auto_degrade(int det_family, int det_level, int fixed_level, int *family, int *level)
-{
-    if (det_family < 0 || det_family >= OIQA_DIST_COUNT) {
-        *family = OIQA_PR_FALLBACK_FAMILY;
-        *level = fixed_level ? fixed_level : OIQA_PR_FALLBACK_LEVEL;
-        return;
-    }
-    *family = det_family;
-    int l = det_level + 1;
-    *level = fixed_level ? fixed_level : l > OIQA_DIST_LEVELS ? OIQA_DIST_LEVELS : l < 1 ? 1 : l;
-}
-
-/* ---- per-(image, viewport) work ------------------------------------------ */
-
-static const oiqa_restore_op RESTORE_OPS[] = {OIQA_RESTORE_AUTO, OIQA_RESTORE_DENOISE, OIQA_RESTORE_DEBLOCK,
-                                              OIQA_RESTORE_DEBLUR};
-
-int oiqa_pseudoref_view(const oiqa_pseudoref_opts *o, const char *name, int v, const uint8_t *in, int S,
-                        uint8_t *r, uint8_t *d, int32_t det_out[2], int32_t applied[2], float *strength)
-{
-    size_t px = (size_t)S * S;
-    oiqa_detection det;
-    memset(&det, 0, sizeof det);
-    det.family = OIQA_DIST_NONE;
-    int rc = OIQA_OK;
-    if (o->restore == OIQA_PR_RESTORE_AUTO) {
-        rc = oiqa_restore(in, S, S, OIQA_RESTORE_AUTO, r, &det);
-    } else {
-        if (o->degrade == OIQA_PR_DEGRADE_AUTO) rc = oiqa_detect(in, S, S, &det);
-        if (!rc && o->restore == OIQA_PR_RESTORE_NONE) memcpy(r, in, px * 3);
-        else if (!rc) rc = oiqa_restore(in, S, S, RESTORE_OPS[o->restore], r, NULL);
-    }
-    if (rc) return rc;
-    int fam, lvl;
-    if (o->degrade == OIQA_PR_DEGRADE_AUTO) oiqa_pseudoref_auto_degrade(det.family, det.level, o->degrade_level, &fam, &lvl);
-    else fam = (int)o->degrade - 1, lvl = o->degrade_level ? o->degrade_level : OIQA_PR_DEFAULT_LEVEL;
-    rc = oiqa_distort_level(in, S, S, (oiqa_dist_family)fam, lvl, oiqa_pseudoref_seed(o->seed, name, v), d);
-    if (rc) return rc;
-    applied[0] = fam, applied[1] = lvl;
-    det_out[0] = det.family, det_out[1] = det.level;
-    *strength = (float)det.strength;
-    return OIQA_OK;
-}
-
 static int process_view(const pr_run *st, pr_job *j, int v)
 {
+    size_t px = (size_t)st->S * st->S;
+    return pr_view(st->o, j->name, v, j->vp + v * px * 3, st->S, st->erp ? &j->erp : NULL, j->rest + v * px * 3,
+                   j->deg + v * px * 3, j->det + 2 * v, j->applied + 2 * v, j->det_strength + v);
+}
+
+/* After every viewport: the video degradations, then the error maps. */
+static int finish_image(const pr_run *st, pr_job *j)
+{
     const oiqa_pseudoref_opts *o = st->o;
-    int S = st->S;
-    size_t px = (size_t)S * S;
-    const uint8_t *in = j->vp + v * px * 3;
-    uint8_t *r = j->rest + v * px * 3, *d = j->deg + v * px * 3;
-    int rc = oiqa_pseudoref_view(o, j->name, v, in, S, r, d, j->det + 2 * v, j->applied + 2 * v, j->det_strength + v);
-    if (rc) return rc;
-    if (o->error_maps) {
+    int rc = pr_video_degrade(j->vp, st->V, st->S, j->applied, j->deg);
+    if (rc || !o->error_maps) return rc;
+    size_t px = (size_t)st->S * st->S;
+    for (int v = 0; v < st->V; v++) {
+        const uint8_t *in = j->vp + v * px * 3;
         float *e = j->scratch + v * px;
-        oiqa_error_map(in, r, S, S, o->error_eps, e);
+        oiqa_error_map(in, j->rest + v * px * 3, st->S, st->S, o->error_eps, e);
         for (size_t k = 0; k < px; k++) j->err_r[v * px + k] = oiqa_f32_to_f16(e[k]);
-        oiqa_error_map(in, d, S, S, o->error_eps, e);
+        oiqa_error_map(in, j->deg + v * px * 3, st->S, st->S, o->error_eps, e);
         for (size_t k = 0; k < px; k++) j->err_d[v * px + k] = oiqa_f32_to_f16(e[k]);
     }
     return OIQA_OK;
@@ -155,6 +100,10 @@ static int define_outputs(pr_run *st, oiqa_store *s)
     if (!rc) rc = oiqa_store_define(s, "/degrade_applied", OIQA_I32, 2, pair, 0);
     if (!rc && st->detects) rc = oiqa_store_define(s, "/detected", OIQA_I32, 2, pair, 0);
     if (!rc && st->detects) rc = oiqa_store_define(s, "/detected_strength", OIQA_F32, 1, one, 0);
+    uint64_t two[1] = {2}, scalar[1] = {1}, meas[1] = {PR_N_MEASURES};
+    if (!rc && st->erp) rc = oiqa_store_define(s, "/erp_detected", OIQA_I32, 1, two, 0);
+    if (!rc && st->erp) rc = oiqa_store_define(s, "/erp_detected_strength", OIQA_F32, 1, scalar, 0);
+    if (!rc && st->erp) rc = oiqa_store_define(s, "/erp_measures", OIQA_F32, 1, meas, 0);
     if (!rc && o->error_maps) rc = oiqa_store_define(s, "/error_restored", OIQA_F16, 3, img, 4);
     if (!rc && o->error_maps) rc = oiqa_store_define(s, "/error_degraded", OIQA_F16, 3, img, 4);
     return rc ? rc : oiqa_pseudoref_set_attrs(st, s);
@@ -166,6 +115,7 @@ static int job_rows(const pr_run *st, const pr_job *j, const void **rows)
     int n = 0;
     rows[n++] = j->rest, rows[n++] = j->deg, rows[n++] = j->applied;
     if (st->detects) rows[n++] = j->det, rows[n++] = j->det_strength;
+    if (st->erp) rows[n++] = j->erp_det, rows[n++] = &j->erp_strength, rows[n++] = j->erp_measures;
     if (st->o->error_maps) rows[n++] = j->err_r, rows[n++] = j->err_d;
     return n;
 }
@@ -196,6 +146,7 @@ static void jobs_free(pr_job *jobs, int batch)
         pr_job *j = &jobs[b];
         free(j->vp), free(j->rest), free(j->deg), free(j->det), free(j->applied), free(j->det_strength);
         free(j->err_r), free(j->err_d), free(j->scratch);
+        pr_erp_free(&j->erp);
         oiqa_encoded_row_free(&j->enc);
     }
     free(jobs);
@@ -214,9 +165,11 @@ static int run_rows(pr_run *st, oiqa_store *store, const char *out)
     for (int64_t i = 0; i < n; i++) todo += !oiqa_store_has_name(store, oiqa_store_reader_name(st->vp, i));
     if (todo < n)
         oiqa_info("resuming %s.partial: %lld of %lld images already done", out, (long long)(n - todo), (long long)n);
-    /* enough images per batch that every thread has about two viewports */
+    /* enough images per batch that every thread has about two viewports,
+     * and with source ERPs one image per thread for the ERP step */
     int threads = oiqa_threads_get();
     int batch = (2 * threads + st->V - 1) / st->V;
+    if (st->erp && batch < threads) batch = threads;
     batch = batch < 1 ? 1 : batch > MAX_BATCH ? MAX_BATCH : batch;
     pr_job *jobs = calloc((size_t)batch, sizeof *jobs);
     if (!jobs) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
@@ -230,16 +183,32 @@ static int run_rows(pr_run *st, oiqa_store *store, const char *out)
             const char *name = oiqa_store_reader_name(st->vp, next);
             if (!oiqa_store_has_name(store, name)) {
                 pr_job *j = &jobs[nb++];
-                j->name = name, j->failed = 0;
+                j->name = name, j->row = next, j->failed = 0;
+                pr_erp_free(&j->erp);
                 rc = oiqa_store_reader_read_row(st->vp, "/viewports", next, OIQA_U8, j->vp);
             }
             next++;
         }
         if (rc || nb == 0) break;
         int V = st->V;
+        if (st->erp) {
+#pragma omp parallel for schedule(dynamic, 1)
+            for (int b = 0; b < nb; b++) {
+                int e = pr_job_erp(st, &jobs[b]);
+                if (e) {
+                    oiqa_fail_prefix("%s: row %s", st->vp_path, jobs[b].name);
+                    oiqa_error_capture(&jobs[b].err, e);
+                    jobs[b].failed = 1;
+                }
+            }
+        }
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
         for (int b = 0; b < nb; b++)
             for (int v = 0; v < V; v++) {
+                int stop;
+#pragma omp atomic read
+                stop = jobs[b].failed;
+                if (stop) continue;
                 int e = process_view(st, &jobs[b], v);
                 if (e) {
 #pragma omp critical(pseudoref_error)
@@ -254,9 +223,11 @@ static int run_rows(pr_run *st, oiqa_store *store, const char *out)
         for (int b = 0; b < nb; b++) {
             pr_job *j = &jobs[b];
             if (j->failed) continue;
+            int e = finish_image(st, j);
+            if (e) oiqa_fail_prefix("%s: row %s", st->vp_path, j->name);
             const void *rows[OIQA_STORE_MAX_DSETS];
             job_rows(st, j, rows);
-            int e = oiqa_store_encode(store, rows, &j->enc);
+            if (!e) e = oiqa_store_encode(store, rows, &j->enc);
             if (!e && (st->o->png_dir || st->o->sheet_dir)) e = oiqa_pseudoref_pictures(st, j);
             if (e) oiqa_error_capture(&j->err, e), j->failed = 1;
         }
@@ -280,7 +251,7 @@ static int check_opts(const oiqa_pseudoref_opts *o)
 {
     if ((int)o->restore < 0 || o->restore > OIQA_PR_RESTORE_NONE)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'restore': unknown operator %d", (int)o->restore);
-    if ((int)o->degrade < 0 || o->degrade > OIQA_PR_DEGRADE_RESAMPLE)
+    if ((int)o->degrade < 0 || o->degrade > OIQA_PR_DEGRADE_HEVC)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'degrade': unknown operator %d", (int)o->degrade);
     if (o->degrade_level < 0 || o->degrade_level > OIQA_DIST_LEVELS)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'degrade-level': %d is outside 1..%d", o->degrade_level,
@@ -289,6 +260,10 @@ static int check_opts(const oiqa_pseudoref_opts *o)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'error-eps': %g is outside (0, 65025)", o->error_eps);
     if (o->deflate < 0 || o->deflate > 9)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'compress': %d is outside 0..9", o->deflate);
+    if ((int)o->detect < 0 || o->detect > OIQA_PR_DETECT_VIEWPORT)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'detect': unknown place %d", (int)o->detect);
+    if ((int)o->restore_on < 0 || o->restore_on > OIQA_PR_ON_VIEWPORT)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'restore-on': unknown place %d", (int)o->restore_on);
     return OIQA_OK;
 }
 
@@ -298,43 +273,16 @@ int oiqa_pseudoref_run(const oiqa_pseudoref_opts *o, const char *viewports, cons
     int rc = check_opts(o);
     if (rc) return rc;
     pr_run st = {.o = o, .vp_path = viewports};
-    st.detects = o->restore == OIQA_PR_RESTORE_AUTO || o->degrade == OIQA_PR_DEGRADE_AUTO;
+    st.detects = pr_needs_detection(o);
+    st.erp = pr_needs_erp(o);
     oiqa_store *store = NULL;
-    if (!(rc = open_source(&st, viewports)) &&
+    if (!(rc = open_source(&st, viewports)) && (!st.erp || !(rc = pr_sources_open(&st))) &&
         !(rc = oiqa_store_open_write(out, prov, o->resume ? OIQA_STORE_RESUME : OIQA_STORE_CREATE, o->force,
                                      &store))) {
         if (!(rc = define_outputs(&st, store))) rc = run_rows(&st, store, out);
         rc = oiqa_stage_close(store, rc, out);
     }
+    pr_sources_free(&st);
     if (st.vp) oiqa_store_close(st.vp);
     return rc;
-}
-
-int oiqa_pseudoref_image(const oiqa_pseudoref_opts *o, const char *what, const char *name, const uint8_t *vp, int V,
-                         int S, uint8_t *restored, uint8_t *degraded)
-{
-    int rc = check_opts(o);
-    if (rc) return rc;
-    if (S < MIN_SIZE)
-        return oiqa_fail(OIQA_EXIT_DATA, what, "viewports of %dx%d are below the %dx%d the detector and restorers "
-                         "need", S, S, MIN_SIZE, MIN_SIZE);
-    size_t px3 = (size_t)S * S * 3;
-    oiqa_error err = {0};
-    int failed = 0;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int v = 0; v < V; v++) {
-        int32_t det[2], applied[2];
-        float strength;
-        int e = oiqa_pseudoref_view(o, name, v, vp + v * px3, S, restored + v * px3, degraded + v * px3, det,
-                                    applied, &strength);
-        if (e) {
-#pragma omp critical(pseudoref_error)
-            if (!failed) {
-                oiqa_fail_prefix("%s: viewport %d", what, v);
-                oiqa_error_capture(&err, e);
-                failed = 1;
-            }
-        }
-    }
-    return failed ? oiqa_error_restore(&err) : OIQA_OK;
 }

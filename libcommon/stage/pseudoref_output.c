@@ -20,15 +20,32 @@ static const char *const RESTORE_PARAMS[] = {
     "none: a copy of the viewport",
 };
 
-/* "jpeg quality 50,30,15,8,4; blur sigma 0.6,..." */
+/* What restore = auto does when detect = erp. */
+static const char RESTORE_AUTO_ERP[] =
+    "per image, detected on its source ERP (iqa/detect.h, oiqa_detect_erp): jpeg, jpeg2000, h264 and hevc by "
+    "shift-averaged DCT thresholding on the codec's grid (iqa/restore.h, oiqa_restore_grid), on the ERP then cut with "
+    "the viewports' geometry (restore-on erp) or on each viewport (restore-on viewport); noise by non-local means and "
+    "blur by Richardson-Lucy on each viewport at the image's estimate; a copy for none";
+
+/* "jpeg quality 50,30,15,8,4 (beyond 2); blur sigma 0.6,..." */
 static char *level_table(void)
 {
-    static const char *const what[OIQA_DIST_COUNT] = {"quality", "sigma", "sigma", "factor"};
     oiqa_sbuf b = {0};
     for (int f = 0; f < OIQA_DIST_COUNT; f++) {
-        oiqa_sbuf_appendf(&b, "%s%s %s ", f ? "; " : "", oiqa_dist_name((oiqa_dist_family)f), what[f]);
+        oiqa_sbuf_appendf(&b, "%s%s %s ", f ? "; " : "", oiqa_dist_name((oiqa_dist_family)f),
+                          oiqa_dist_param_name((oiqa_dist_family)f));
         for (int l = 0; l < OIQA_DIST_LEVELS; l++) oiqa_sbuf_appendf(&b, "%s%g", l ? "," : "", oiqa_dist_table[f][l]);
+        oiqa_sbuf_appendf(&b, " (beyond %g)", oiqa_dist_table[f][OIQA_DIST_BEYOND - 1]);
     }
+    return b.s;
+}
+
+/* "-1 none, 0 jpeg, 1 blur, ..." */
+static char *family_codes(void)
+{
+    oiqa_sbuf b = {0};
+    oiqa_sbuf_appendf(&b, "-1 none");
+    for (int f = 0; f < OIQA_DIST_COUNT; f++) oiqa_sbuf_appendf(&b, ", %d %s", f, oiqa_dist_name((oiqa_dist_family)f));
     return b.s;
 }
 
@@ -40,12 +57,18 @@ int oiqa_pseudoref_set_attrs(const pr_run *st, oiqa_store *s)
     snprintf(fallback, sizeof fallback, "%s level %d (%s %g) for a viewport detected as clean",
              oiqa_dist_name(OIQA_PR_FALLBACK_FAMILY), OIQA_PR_FALLBACK_LEVEL, "sigma",
              oiqa_dist_param(OIQA_PR_FALLBACK_FAMILY, OIQA_PR_FALLBACK_LEVEL));
-    char *table = level_table();
+    char *table = level_table(), *codes = family_codes();
+    const char *restore_params = o->restore == OIQA_PR_RESTORE_AUTO && o->detect == OIQA_PR_DETECT_ERP
+                                     ? RESTORE_AUTO_ERP
+                                     : RESTORE_PARAMS[o->restore];
     const char *rule = o->degrade == OIQA_PR_DEGRADE_AUTO
                            ? (o->degrade_level ? "the detected family at degrade_level"
-                                               : "the detected family one level above the detected level, capped at 5")
+                                               : "the detected family one level above the detected level (6, the "
+                                                 "table's beyond, above 5)")
                            : (o->degrade_level ? "the family at degrade_level" : "the family at level 3");
-    int rc = oiqa_store_set_attr_string(s, "/", "restore", oiqa_pr_restore_names[o->restore]);
+    int rc = oiqa_store_set_attr_string(s, "/", "detect", oiqa_pr_detect_names[o->detect]);
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "restore", oiqa_pr_restore_names[o->restore]);
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "restore_on", oiqa_pr_space_names[o->restore_on]);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/", "degrade", oiqa_pr_degrade_names[o->degrade]);
     if (!rc) rc = oiqa_store_set_attr_int(s, "/", "degrade_level", o->degrade_level);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/", "degrade_rule", rule);
@@ -55,20 +78,26 @@ int oiqa_pseudoref_set_attrs(const pr_run *st, oiqa_store *s)
     if (!rc) rc = oiqa_store_set_attr_string(s, "/", "seed_rule",
                                              "noise seed of (row name, viewport v) = splitmix64(seed + "
                                              "0x9e3779b97f4a7c15 * (fnv1a64(name) ^ (v << 32 | v)))");
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "family_codes", "-1 none, 0 jpeg, 1 blur, 2 noise, 3 resample");
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "family_codes", codes);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/", "input_size", size);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/", "viewports_file", st->vp_path);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/", "viewports_sha256", st->vp_sha);
     if (!rc) rc = oiqa_store_set_attr_int(s, "/", "error_maps", o->error_maps);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/restored", "operator", oiqa_pr_restore_names[o->restore]);
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/restored", "parameters", RESTORE_PARAMS[o->restore]);
+    if (!rc) rc = oiqa_store_set_attr_string(s, "/restored", "parameters", restore_params);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/degraded", "operator", oiqa_pr_degrade_names[o->degrade]);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/degraded", "parameters", table);
     if (!rc) rc = oiqa_store_set_attr_string(s, "/degrade_applied", "columns", "family_code,level");
     if (!rc && st->detects) rc = oiqa_store_set_attr_string(s, "/detected", "columns", "family_code,level");
     if (!rc && st->detects)
         rc = oiqa_store_set_attr_string(s, "/detected_strength", "meaning",
-                                        "jpeg: estimated quality; noise: sigma (grey levels); blur: width (px); none: 0");
+                                        "jpeg: estimated quality; jpeg2000: compression ratio; h264, hevc: QP; noise: "
+                                        "sigma (grey levels); blur: width (px); none: 0");
+    if (!rc && st->erp) rc = oiqa_store_set_attr_string(s, "/erp_detected", "columns", "family_code,level");
+    if (!rc && st->erp)
+        rc = oiqa_store_set_attr_string(s, "/erp_detected_strength", "meaning",
+                                        "the image's estimate, as /detected_strength (measured on its source ERP)");
+    if (!rc && st->erp) rc = oiqa_store_set_attr_string(s, "/erp_measures", "columns", pr_measure_names);
     for (int k = 0; k < 2 && !rc && o->error_maps; k++) {
         const char *p = k ? "/error_degraded" : "/error_restored";
         rc = oiqa_store_set_attr_string(s, p, "formula",
@@ -76,7 +105,7 @@ int oiqa_pseudoref_set_attrs(const pr_run *st, oiqa_store *s)
                                         "b = pseudo-reference, BT.601 luma in [0,1]");
         if (!rc) rc = oiqa_store_set_attr_double(s, p, "eps", o->error_eps);
     }
-    free(table);
+    free(table), free(codes);
     return rc;
 }
 

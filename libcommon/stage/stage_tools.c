@@ -90,11 +90,20 @@ static const char *const LEVEL_NAMES[] = {"auto", "1", "2", "3", "4", "5", NULL}
 static const oiqa_opt PSEUDOREF_OPTIONS[] = {
     {"out", 'o', OIQA_OPT_STRING, OFF(out), NULL, "FILE", "output pseudoref.h5 (written as FILE.partial, then renamed)",
      0, 0, NULL, OIQA_OPTF_CLI_ONLY},
+    {"detect", 0, OIQA_OPT_ENUM, OFF(detect), "erp", "WHERE",
+     "where the distortion is detected: erp (each row's source image, on its codec grid) or viewport (each viewport; "
+     "no source needed)", 0, 0, oiqa_pr_detect_names, 0},
+    {"erp-root", 0, OIQA_OPT_STRING, OFF(erp_root), NULL, "DIR",
+     "detect erp: the source images are DIR/<row name> (default: the paths viewports.h5 recorded)", 0, 0, NULL,
+     OIQA_OPTF_CLI_ONLY},
     {"restore", 0, OIQA_OPT_ENUM, OFF(restore), "auto", "NAME",
      "restorer (auto: the detected distortion's; none: a copy)", 0, 0, oiqa_pr_restore_names, 0},
+    {"restore-on", 0, OIQA_OPT_ENUM, OFF(restore_on), "erp", "WHERE",
+     "detect erp, restore auto: jpeg, jpeg2000, h264 and hevc restored on the ERP, then cut (erp), or on each "
+     "viewport (viewport)", 0, 0, oiqa_pr_space_names, 0},
     {"degrade", 0, OIQA_OPT_ENUM, OFF(degrade), "auto", "NAME",
-     "distortion (auto: the detected one, one level stronger; blur level 1 when none is detected)", 0, 0,
-     oiqa_pr_degrade_names, 0},
+     "distortion (auto: the detected one, one level stronger; blur level 1 when none is detected; h264 and hevc "
+     "through the ffmpeg program)", 0, 0, oiqa_pr_degrade_names, 0},
     {"degrade-level", 0, OIQA_OPT_ENUM, OFF(degrade_level), "auto", "L",
      "level 1..5 of the degradation (auto: detected + 1 for degrade auto, 3 for a named family)", 0, 0, LEVEL_NAMES,
      0},
@@ -122,6 +131,7 @@ const oiqa_tool oiqa_pseudoref_tool = {
                "pseudo-references), with classical operators.",
     .usage = "[options] VIEWPORTS.h5 -o OUT.h5",
     .example = "oiqa-pseudoref features/demo/viewports.h5 -o features/demo/pseudoref.h5 --sheet results/pseudoref\n"
+               "  oiqa-pseudoref features/cviq/viewports.h5 --erp-root /data/CVIQ -o features/cviq/pseudoref.h5 -j 8\n"
                "  oiqa-pseudoref vp.h5 --restore denoise --degrade noise --degrade-level 2 --error-maps -o pr.h5 -j 8",
     .opts = PSEUDOREF_OPTIONS,
     .min_args = 1,
@@ -134,7 +144,8 @@ void oiqa_pseudoref_cli_opts(const oiqa_pseudoref_cli *c, oiqa_pseudoref_opts *p
     *po = (oiqa_pseudoref_opts){
         .restore = (oiqa_pr_restore)c->restore, .degrade = (oiqa_pr_degrade)c->degrade,
         .degrade_level = c->degrade_level, .seed = (uint64_t)c->seed, .error_maps = c->error_maps,
-        .error_eps = c->error_eps, .deflate = (int)c->deflate,
+        .error_eps = c->error_eps, .deflate = (int)c->deflate, .detect = (oiqa_pr_detect)c->detect,
+        .restore_on = (oiqa_pr_space)c->restore_on, .erp_root = c->erp_root,
     };
 }
 

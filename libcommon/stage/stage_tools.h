@@ -39,8 +39,8 @@ int oiqa_viewports_cli_opts(const oiqa_viewports_cli *c, oiqa_viewports_opts *vo
 
 /* ---- oiqa-pseudoref ---- */
 typedef struct {
-    char *out, *png_dir, *sheet_dir;
-    int restore, degrade, degrade_level;
+    char *out, *png_dir, *sheet_dir, *erp_root;
+    int restore, degrade, degrade_level, detect, restore_on;
     long seed, deflate;
     int error_maps, force, resume;
     double error_eps;

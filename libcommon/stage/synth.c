@@ -20,6 +20,9 @@
 #include "io/image.h"
 #include "iqa/labels.h"
 #include "iqa/ssim.h"
+#include "iqa/video_codec.h"
+
+#include <openjpeg.h>
 #include "stage/features.h"
 #include "stage/synth_internal.h"
 #include "stage/viewports.h"
@@ -175,12 +178,33 @@ static int precheck(const oiqa_synth_opts *o, synth_ref *refs, int n, const char
             rc = oiqa_fail(OIQA_EXIT_USAGE, sorted[i]->path, "has the same file stem '%s' as %s: their outputs would "
                            "collide (rename one)", sorted[i]->stem, sorted[i - 1]->path);
     free(sorted);
+    for (int i = 0; i < o->n_families && !rc; i++)
+        if (oiqa_dist_needs_ffmpeg((oiqa_dist_family)o->families[i])) {
+            char prog[4096], what[64];
+            snprintf(what, sizeof what, "the %s family", oiqa_dist_name((oiqa_dist_family)o->families[i]));
+            rc = oiqa_ffmpeg_find(what, prog, sizeof prog);
+        }
     for (int i = 0; i < n && !rc; i++) {
         int w, h;
         rc = oiqa_image_probe(refs[i].path, o->max_pixels, &w, &h);
         if (!rc) rc = check_erp(o, refs[i].path, w, h);
     }
     return rc;
+}
+
+/* "ffmpeg version 5.1.9 ...; OpenJPEG 2.5.0" for the families used. */
+static char *codec_versions(const oiqa_synth_opts *o)
+{
+    oiqa_sbuf b = {0};
+    int video = 0, j2k = 0;
+    for (int i = 0; i < o->n_families; i++) {
+        video |= oiqa_dist_needs_ffmpeg((oiqa_dist_family)o->families[i]);
+        j2k |= o->families[i] == OIQA_DIST_JPEG2000;
+    }
+    char ver[256];
+    if (video && !oiqa_ffmpeg_version(ver, sizeof ver)) oiqa_sbuf_appendf(&b, "%s (libx264/libx265)", ver);
+    if (j2k) oiqa_sbuf_appendf(&b, "%sOpenJPEG %s", b.s ? "; " : "", opj_version());
+    return b.s;
 }
 
 static int collect_labels(const oiqa_synth_opts *o, const synth_ref *refs, int n, oiqa_labels *l)
@@ -268,7 +292,11 @@ int oiqa_synth_run(const oiqa_synth_opts *o, char *const *names, int n_names, co
     oiqa_labels l;
     memset(&l, 0, sizeof l);
     if (!rc) rc = collect_labels(o, refs, n_names, &l);
-    if (!rc && o->config) rc = synth_write_config(out_dir, o->config);
+    if (!rc && o->config) {
+        char *codecs = codec_versions(o);
+        rc = synth_write_config(out_dir, o->config, codecs);
+        free(codecs);
+    }
     if (!rc) rc = oiqa_labels_write(&l, labels_path, 1);
     oiqa_labels_free(&l);
     free(labels_path);

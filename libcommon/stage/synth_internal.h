@@ -22,7 +22,8 @@ char *synth_stem(const char *name);
 char *synth_output_name(const char *stem, int family, int level);
 /* OUT_DIR/<output name>. */
 char *synth_output_path(const char *out_dir, const char *stem, int family, int level);
-/* OUT_DIR/synth.yaml: the resolved config, atomically. */
-int synth_write_config(const char *out_dir, const char *config);
+/* OUT_DIR/synth.yaml: the resolved config, atomically, after a comment
+ * naming the codec programs and libraries used (codecs may be NULL). */
+int synth_write_config(const char *out_dir, const char *config, const char *codecs);
 
 #endif

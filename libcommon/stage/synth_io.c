@@ -35,13 +35,15 @@ char *synth_output_path(const char *out_dir, const char *stem, int family, int l
     return p;
 }
 
-int synth_write_config(const char *out_dir, const char *config)
+int synth_write_config(const char *out_dir, const char *config, const char *codecs)
 {
     char *path = oiqa_asprintf("%s/synth.yaml", out_dir);
     oiqa_atomic_file a;
     int rc = oiqa_atomic_open(&a, path, 1);
     if (!rc) {
-        fprintf(a.f, "# oiqa-synth %s: the resolved configuration of this dataset\n%s", OIQA_VERSION, config);
+        fprintf(a.f, "# oiqa-synth %s: the resolved configuration of this dataset\n", OIQA_VERSION);
+        if (codecs && *codecs) fprintf(a.f, "# coded with: %s\n", codecs);
+        fputs(config, a.f);
         rc = oiqa_atomic_commit(&a);
     }
     free(path);
@@ -71,14 +73,27 @@ typedef struct {
     int *v, n;
 } int_list;
 
+/* Presets: the families of a real database, in its order (METHODS §6). */
+static const struct {
+    const char *name, *families;
+} PRESETS[] = {
+    {"cviq", "jpeg,h264,hevc"},
+    {"oiqa", "jpeg,jpeg2000,noise,blur"},
+    {"all", "jpeg,blur,noise,resample,jpeg2000,h264,hevc"},
+};
+
 static int add_family(const char *item, void *ctx)
 {
     int_list *l = ctx;
+    for (size_t k = 0; k < sizeof PRESETS / sizeof *PRESETS; k++)
+        if (!strcmp(item, PRESETS[k].name)) return for_items(PRESETS[k].families, "families", add_family, ctx);
     int f = -1;
     for (int k = 0; k < OIQA_DIST_COUNT; k++)
         if (!strcmp(item, oiqa_dist_name((oiqa_dist_family)k))) f = k;
     if (f < 0)
-        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'families': unknown family '%s' (known: jpeg, blur, noise, resample)",
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL,
+                         "key 'families': unknown family '%s' (known: jpeg, blur, noise, resample, jpeg2000, h264, "
+                         "hevc; presets cviq, oiqa, all)",
                          item);
     for (int k = 0; k < l->n; k++)
         if (l->v[k] == f) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'families': '%s' given twice", item);

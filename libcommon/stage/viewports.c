@@ -208,6 +208,19 @@ int oiqa_viewports_prepare_source(const oiqa_viewports_opts *o, const char *path
     return rc;
 }
 
+int oiqa_viewports_source_views(const oiqa_viewports_opts *o, oiqa_image *erp, const oiqa_view *views, int V,
+                                oiqa_vp_source *src)
+{
+    memset(src, 0, sizeof *src);
+    src->erp = *erp;
+    memset(erp, 0, sizeof *erp);
+    if (V <= 0 || V > 64) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to 64 viewports, got %d", V);
+    memcpy(src->views, views, (size_t)V * sizeof *views);
+    src->V = V;
+    return o->filter == OIQA_FILTER_ANTIALIAS ? oiqa_pyramid_build(&src->erp, OIQA_VP_PYRAMID_LEVELS, &src->pyr)
+                                              : OIQA_OK;
+}
+
 int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp, oiqa_vp_source *src)
 {
     return oiqa_viewports_prepare_source(o, path, erp, src, 1);

@@ -66,6 +66,12 @@ int oiqa_viewports_prepare(const oiqa_viewports_opts *o, const char *path, oiqa_
 int oiqa_viewports_prepare_source(const oiqa_viewports_opts *o, const char *path, oiqa_image *erp,
                                   oiqa_vp_source *src, int build_pyramid);
 void oiqa_vp_source_free(oiqa_vp_source *src);
+/* A source from a decoded erp (moved into src) and given views (those of
+ * another source of the same geometry, e.g. the ERP before restoration):
+ * no layout is placed, the antialias pyramid is built when o->filter
+ * needs it. */
+int oiqa_viewports_source_views(const oiqa_viewports_opts *o, oiqa_image *erp, const oiqa_view *views, int V,
+                                oiqa_vp_source *src);
 /* The sampling map of view v for a W x H ERP: uv (S*S*2) and, for the
  * antialias filter, lod (S*S; NULL otherwise). */
 void oiqa_viewports_map(const oiqa_viewports_opts *o, const oiqa_view *v, int W, int H, float *uv, float *lod);

@@ -354,10 +354,11 @@ static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
     } else if (!rc && !st->vp_gpu) {
         rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
     }
+    /* the pseudo-references see the source ERP (detect = erp) before it is freed */
+    if (!rc && st->rc.need_pr)
+        rc = oiqa_pseudoref_image(&st->rc.po, path, name, st->vp, st->V, st->S, &st->rc.vo, &src, st->rest, st->deg);
     oiqa_vp_source_free(&src);
     oiqa_image_free(&erp);
-    if (!rc && st->rc.need_pr)
-        rc = oiqa_pseudoref_image(&st->rc.po, path, name, st->vp, st->V, st->S, st->rest, st->deg);
     const oiqa_train_config *c = &st->tm.cfg;
     const uint8_t *streams[3] = {st->vp, c->use_restored ? st->rest : NULL, c->use_degraded ? st->deg : NULL};
     static const char *const stream_names[3] = {"original", "restored", "degraded"};

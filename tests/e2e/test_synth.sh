@@ -38,8 +38,8 @@ if [ "$RC" -eq 0 ] && [ "$(wc -l <d1/labels.csv)" -eq 3 ] && grep -q '^metric: m
     pass synth_force_and_metric; else fail synth_force_and_metric "exit $RC: $ERR $(cat d1/labels.csv)"; fi
 
 # --- bad input -----------------------------------------------------------------------
-expect_error synth_unknown_family 2 "key 'families': unknown family 'jpeg2000'" \
-    "$SY" "${REFS[@]}" --families jpeg,jpeg2000 -o x
+expect_error synth_unknown_family 2 "key 'families': unknown family 'jpegxl'" \
+    "$SY" "${REFS[@]}" --families jpeg,jpegxl -o x
 expect_error synth_level_6 2 "key 'levels'.*'6'" "$SY" "${REFS[@]}" --levels 1,6 -o x
 expect_error synth_level_0 2 "key 'levels'.*'0-2'" "$SY" "${REFS[@]}" --levels 0-2 -o x
 expect_error synth_unknown_metric 2 'metric.*psnr' "$SY" "${REFS[@]}" --metric psnr -o x
@@ -50,6 +50,31 @@ expect_error synth_not_an_image 1 'fake\.png' "$SY" fake.png -o x
 expect_error synth_not_2to1 1 'square_64\.png: not a 2:1.*--allow-aspect' "$SY" "$OIQA_ROOT/tests/data/square_64.png" -o x
 expect_error synth_same_stem 2 'city_tonemapped' "$SY" "${REFS[0]}" "$OIQA_ROOT/data/panoramas/../panoramas/city_tonemapped.png" -o x
 [ ! -e x ] && pass synth_errors_leave_no_output || fail synth_errors_leave_no_output "$(ls -R x)"
+# without ffmpeg the video families are refused before anything is written,
+# saying what to install; the others run without it
+OIQA_FFMPEG=/nonexistent/ffmpeg expect_error synth_no_ffmpeg 1 'h264 family.*apt-get install ffmpeg' \
+    "$SY" "${REFS[0]}" --families jpeg,h264 --levels 1 --size 64 -o x
+[ ! -e x ] && pass synth_no_ffmpeg_writes_nothing || fail synth_no_ffmpeg_writes_nothing "$(ls -R x)"
+OIQA_FFMPEG=/nonexistent/ffmpeg run "$SY" "${REFS[0]}" --families oiqa --levels 2 --size 64 -o nf -q
+if [ "$RC" -eq 0 ] && [ "$(cut -d, -f4 nf/labels.csv | sort -u | tr '\n' ' ')" = "REF blur dist_type jpeg jpeg2000 noise " ]
+then pass synth_oiqa_preset_without_ffmpeg; else fail synth_oiqa_preset_without_ffmpeg "exit $RC: $ERR"; fi
+
+# --- the codec families: JPEG 2000 (OpenJPEG), H.264 and HEVC (ffmpeg) -------------
+if command -v ffmpeg >/dev/null 2>&1; then
+    run "$SY" "${REFS[@]}" --families jpeg2000,h264,hevc --levels 1,4 --size 64 -o dc -q -j 2
+    if [ "$RC" -eq 0 ] && [ "$(wc -l <dc/labels.csv)" -eq 15 ] &&
+        awk -F, 'NR > 1 && $5 > 0 { m[$3 "," $4 "," $5] = $2; k[$3 "," $4] = 1 }
+                 END { for (x in k) { n++; if (!(m[x ",4"] < m[x ",1"])) bad = 1 } exit bad || n != 6 }' dc/labels.csv
+    then pass synth_codec_families; else fail synth_codec_families "exit $RC: $ERR $(cat dc/labels.csv 2>/dev/null)"; fi
+    grep -qE '^# coded with: ffmpeg version [^ ]+ \(libx264/libx265\); OpenJPEG [0-9.]+$' dc/synth.yaml && pass synth_records_ffmpeg_version \
+        || fail synth_records_ffmpeg_version "$(cat dc/synth.yaml)"
+    run "$SY" "${REFS[@]}" --families jpeg2000,h264,hevc --levels 1,4 --size 64 -o dc1 -q -j 1
+    [ "$RC" -eq 0 ] && cmp -s dc/labels.csv dc1/labels.csv && cmp -s dc/city_tonemapped_hevc_4.png dc1/city_tonemapped_hevc_4.png \
+        && pass synth_codecs_same_on_1_and_2_threads || fail synth_codecs_same_on_1_and_2_threads "$ERR"
+else
+    skip synth_codec_families "ffmpeg is not installed (apt-get install ffmpeg)"
+fi
+
 run "$SY" "$OIQA_ROOT/tests/data/square_64.png" --allow-aspect --families resample --levels 1 --size 16 -o sq -q
 [ "$RC" -eq 0 ] && [ -f sq/square_64_resample_1.png ] && pass synth_allow_aspect || fail synth_allow_aspect "$ERR"
 e2e_done

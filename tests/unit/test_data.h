@@ -40,17 +40,25 @@ static inline float *random_array(size_t n)
     return p;
 }
 
+/* $OIQA_ROOT/data/panoramas/NAME_tonemapped.png (1024 x 512) into im; 0 on
+ * success, -1 when it cannot be read (im left empty). */
+static inline int test_panorama_load(const char *name, oiqa_image *im)
+{
+    const char *root = getenv("OIQA_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/panoramas/%s_tonemapped.png", root && *root ? root : ".", name);
+    oiqa_image_load_opts lo = {0};
+    *im = (oiqa_image){0};
+    return oiqa_image_load(path, &lo, im) ? -1 : 0;
+}
+
 /* An s x s RGB crop right of the centre (100 px east) of
  * $OIQA_ROOT/data/panoramas/NAME_tonemapped.png, malloc'ed; NULL when the
  * panorama cannot be read. */
 static inline uint8_t *test_panorama_crop(const char *name, int s)
 {
-    const char *root = getenv("OIQA_ROOT");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/panoramas/%s_tonemapped.png", root && *root ? root : ".", name);
-    oiqa_image im = {0};
-    oiqa_image_load_opts lo = {0};
-    if (oiqa_image_load(path, &lo, &im)) return NULL;
+    oiqa_image im;
+    if (test_panorama_load(name, &im)) return NULL;
     uint8_t *c = malloc((size_t)s * s * 3);
     int x0 = im.w / 2 - s / 2 + 100, y0 = im.h / 2 - s / 2;
     for (int y = 0; c && y < s; y++)

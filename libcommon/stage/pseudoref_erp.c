@@ -108,6 +108,10 @@ static int parse_filter(const char *name, oiqa_filter *f)
 static int read_geometry(pr_run *st)
 {
     const char *p = st->vp_path;
+    if (st->V > OIQA_VIEWPORTS_MAX)
+        return oiqa_fail(OIQA_EXIT_DATA, p, "/viewports holds %d viewports per image, more than the %d the ERP path "
+                         "re-cuts (oiqa-viewports writes at most that); use --detect viewport", st->V,
+                         OIQA_VIEWPORTS_MAX);
     char *filter = oiqa_store_reader_attr_string(st->vp, "/viewports", "filter");
     double fov = 0;
     int ok = parse_filter(filter, &st->vo.filter) &&
@@ -125,7 +129,7 @@ static int read_geometry(pr_run *st)
                          "viewport");
     int64_t N = oiqa_store_reader_rows(st->vp);
     if (nd == 2 && d[0] == (uint64_t)st->V && d[1] == 3) {
-        float c[64 * 3];
+        float c[OIQA_VIEWPORTS_MAX * 3];
         int rc = oiqa_store_reader_read_all(st->vp, "/centers", OIQA_F32, c);
         if (rc) return rc;
         for (int v = 0; v < st->V; v++)
@@ -200,7 +204,7 @@ int pr_job_erp(const pr_run *st, pr_job *j)
 {
     const char *path = st->src_path[j->row];
     oiqa_viewports_opts vo = st->vo;
-    oiqa_view views[64];
+    oiqa_view views[OIQA_VIEWPORTS_MAX];
     if (st->row_centers) {
         const float *c = st->row_centers + (size_t)j->row * st->V * 3;
         for (int v = 0; v < st->V; v++) views[v] = (oiqa_view){c[3 * v], c[3 * v + 1], c[3 * v + 2]};

@@ -60,7 +60,7 @@ typedef struct {
     int erp;     /* the source ERPs are read (detect = erp and detects) */
     /* detect = erp: the viewports' geometry and every row's source */
     oiqa_viewports_opts vo;
-    oiqa_view fixed_views[64];
+    oiqa_view fixed_views[OIQA_VIEWPORTS_MAX];
     float *row_centers;     /* [N,V,3] for per-image layouts (vgcn20), else NULL */
     char **src_path, **src_sha; /* [N] */
     int64_t n_src;

@@ -49,9 +49,9 @@ int oiqa_views_from_yaml(const oiqa_yaml_node *list, double default_fov, oiqa_vi
     if (!list)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "layout list needs centers: a list of {lon, lat, fov} "
                                                 "(in the config file, or --set 'centers=[{lon: 0, lat: 0}]')");
-    if (list->kind != OIQA_YAML_SEQ || list->n == 0 || list->n > 64)
-        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: key 'centers': expected a list of 1 to 64 {lon, lat, fov}",
-                         list->source, list->line);
+    if (list->kind != OIQA_YAML_SEQ || list->n == 0 || list->n > OIQA_VIEWPORTS_MAX)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: key 'centers': expected a list of 1 to %d {lon, lat, fov}",
+                         list->source, list->line, OIQA_VIEWPORTS_MAX);
     static const char *const keys[] = {"lon", "lat", "fov", NULL};
     oiqa_view *v = calloc(list->n, sizeof *v);
     if (!v) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
@@ -177,7 +177,7 @@ void oiqa_viewports_sample(const oiqa_viewports_opts *o, const oiqa_vp_source *s
 
 int oiqa_viewports_count(const oiqa_viewports_opts *o)
 {
-    oiqa_view views[64];
+    oiqa_view views[OIQA_VIEWPORTS_MAX];
     return fixed_views(o, views);
 }
 
@@ -195,7 +195,8 @@ int oiqa_viewports_prepare_source(const oiqa_viewports_opts *o, const char *path
     src->erp = *erp;
     memset(erp, 0, sizeof *erp);
     int V = fixed_views(o, src->views);
-    if (V <= 0 || V > 64) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to 64 viewports, got %d", V);
+    if (V <= 0 || V > OIQA_VIEWPORTS_MAX)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to %d viewports, got %d", OIQA_VIEWPORTS_MAX, V);
     src->V = V;
     int rc = check_erp_size(path, src->erp.w, src->erp.h, o->allow_aspect);
     if (!rc && o->layout == OIQA_LAYOUT_VGCN20 &&
@@ -214,7 +215,8 @@ int oiqa_viewports_source_views(const oiqa_viewports_opts *o, oiqa_image *erp, c
     memset(src, 0, sizeof *src);
     src->erp = *erp;
     memset(erp, 0, sizeof *erp);
-    if (V <= 0 || V > 64) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to 64 viewports, got %d", V);
+    if (V <= 0 || V > OIQA_VIEWPORTS_MAX)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to %d viewports, got %d", OIQA_VIEWPORTS_MAX, V);
     memcpy(src->views, views, (size_t)V * sizeof *views);
     src->V = V;
     return o->filter == OIQA_FILTER_ANTIALIAS ? oiqa_pyramid_build(&src->erp, OIQA_VP_PYRAMID_LEVELS, &src->pyr)
@@ -261,7 +263,7 @@ static int write_pictures(const oiqa_viewports_opts *o, const image_job *j, int 
         }
     }
     if (o->sheet_dir) {
-        oiqa_sheet_tile tiles[64];
+        oiqa_sheet_tile tiles[OIQA_VIEWPORTS_MAX];
         for (int v = 0; v < V; v++) {
             tiles[v].rgb = j->vp + v * vp_bytes;
             tiles[v].w = tiles[v].h = o->size;
@@ -337,7 +339,7 @@ static int define_datasets(const oiqa_viewports_opts *o, oiqa_store *s, int V, c
         uint64_t c_dims[2] = {(uint64_t)V, 3};
         rc = oiqa_store_define(s, "/centers", OIQA_F32, 2, c_dims, 0);
     } else {
-        float c[64 * 3];
+        float c[OIQA_VIEWPORTS_MAX * 3];
         for (int v = 0; v < V; v++) {
             c[v * 3] = (float)views[v].lon, c[v * 3 + 1] = (float)views[v].lat, c[v * 3 + 2] = (float)views[v].fov;
         }
@@ -433,9 +435,10 @@ static long fault_kill_after(void)
 int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_names, const char *out,
                        const oiqa_provenance *prov)
 {
-    oiqa_view views[64];
+    oiqa_view views[OIQA_VIEWPORTS_MAX];
     int V = fixed_views(o, views);
-    if (V <= 0 || V > 64) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to 64 viewports, got %d", V);
+    if (V <= 0 || V > OIQA_VIEWPORTS_MAX)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "a layout needs 1 to %d viewports, got %d", OIQA_VIEWPORTS_MAX, V);
 
     int rc = precheck_inputs(o, names, n_names);
     if (rc) return rc;

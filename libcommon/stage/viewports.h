@@ -45,11 +45,14 @@ int oiqa_viewports_run(const oiqa_viewports_opts *o, char *const *names, int n_n
 /* ---- one image in memory (the stage's per-image steps; oiqa-score's raw
  * mode runs them without a file) ---- */
 
+/* The most viewports per image a layout may have (fixed arrays size by it). */
+#define OIQA_VIEWPORTS_MAX 64
+
 /* A decoded ERP with its views placed and what its filter needs. */
 typedef struct {
     oiqa_image erp;
     oiqa_pyramid pyr;   /* antialias only */
-    oiqa_view views[64];
+    oiqa_view views[OIQA_VIEWPORTS_MAX];
     int V;
 } oiqa_vp_source;
 

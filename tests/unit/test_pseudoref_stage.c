@@ -14,6 +14,7 @@
 #include "iqa/distort.h"
 #include "iqa/ssim.h"
 #include "stage/pseudoref.h"
+#include "stage/viewports.h"
 #include "check.h"
 
 #define S 64
@@ -208,6 +209,21 @@ static void t_bad_sources_and_options(void)
     CHECK(oiqa_pseudoref_run(&o, check_tmp("f32.h5"), check_tmp("x.h5"), &PR_PROV) == OIQA_EXIT_DATA);
     CHECK_MSG(strstr(oiqa_errmsg(), "/viewports is float32 [1,2,16,16,3], expected uint8") != NULL, "%s",
               oiqa_errmsg());
+    /* more viewports per image than the ERP path re-cuts: refused (not an overflow), --detect viewport named */
+    {
+        enum { MANY = OIQA_VIEWPORTS_MAX + 1 };
+        static uint8_t many[MANY * 16 * 16 * 3];
+        uint64_t mdims[4] = {MANY, 16, 16, 3};
+        const void *mrow[1] = {many};
+        CHECK(oiqa_store_open_write(check_tmp("many.h5"), &VP_PROV, OIQA_STORE_CREATE, 1, &s) == OIQA_OK);
+        CHECK(oiqa_store_define(s, "/viewports", OIQA_U8, 4, mdims, 0) == OIQA_OK);
+        CHECK(oiqa_store_append(s, "a.png", "x", "0", mrow) == OIQA_OK);
+        CHECK(oiqa_store_finish(s) == OIQA_OK);
+        oiqa_pseudoref_opts e = {.restore = OIQA_PR_RESTORE_AUTO, .degrade = OIQA_PR_DEGRADE_AUTO, .force = 1};
+        CHECK(oiqa_pseudoref_run(&e, check_tmp("many.h5"), check_tmp("x.h5"), &PR_PROV) == OIQA_EXIT_DATA);
+        CHECK_MSG(strstr(oiqa_errmsg(), "many.h5") && strstr(oiqa_errmsg(), "65 viewports per image") &&
+                      strstr(oiqa_errmsg(), "--detect viewport"), "%s", oiqa_errmsg());
+    }
     /* bad options are usage errors naming the key, before any file is touched */
     o.degrade_level = 6;
     CHECK(oiqa_pseudoref_run(&o, check_tmp("f32.h5"), check_tmp("x.h5"), &PR_PROV) == OIQA_EXIT_USAGE);

@@ -13,13 +13,15 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 
 log=$(mktemp -d)/suite.log
+times=$(dirname "$log")/times.tsv
 trap 'rm -rf "$(dirname "$log")"' EXIT
 runs=0; crashed=0
 
 run_one() { # label, command...
     local label=$1; shift
-    local out rc
+    local out rc t0=$SECONDS
     out=$("$@" 2>&1); rc=$?
+    printf '%s\t%s\n' "$((SECONDS - t0))" "$label" >>"$times"
     printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP) ' | tee -a "$log"
     if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
         # Exited badly without naming a failing case: count it as one failure.
@@ -47,5 +49,7 @@ failed=$(grep -c '^FAIL ' "$log")
 skipped=$(grep -c '^SKIP ' "$log")
 echo
 [ "$failed" -gt 0 ] && { echo "failed cases:"; grep '^FAIL ' "$log" | sed 's/^/  /'; }
+# The slowest runs, so a suite that outgrows CI's time says where.
+echo "slowest (s):"; sort -rn "$times" | head -8 | sed 's/^/  /'
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,7 @@
 /* The option parser of every tool: one table feeds the command line, config
  * files, --set, --help and the resolved config text (see cli.h). */
 #include "base/cli.h"
-#include "base/cli_internal.h"
+#include "base/cli_builtins.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/strutil.h"
@@ -15,7 +15,6 @@
 #define OIQA_VERSION "unknown"
 #endif
 
-#define MAX_THREADS 1024
 
 /* ---- owned memory ----------------------------------------------------- */
 
@@ -70,36 +69,10 @@ void oiqa_cli_free(oiqa_cli *cli)
     memset(cli, 0, sizeof *cli);
 }
 
-/* ---- the built-in options ---------------------------------------------- */
+/* ---- the built-in options (cli_builtins.c) ------------------------------ */
 
-
-const oiqa_opt oiqa_cli_builtins[] = {
-    {.name = "help", .short_name = 'h', .type = OIQA_OPT_FLAG, .help = "show this help and exit"},
-    {.name = "version", .type = OIQA_OPT_FLAG, .help = "print the version and exit"},
-    {.name = "config", .type = OIQA_OPT_STRING, .metavar = "FILE",
-     .help = "read config keys from a YAML file (command-line options win)"},
-    {.name = "set", .type = OIQA_OPT_STRING, .metavar = "KEY=VALUE",
-     .help = "set a config key; VALUE is YAML (e.g. --set key=[1, 2])"},
-    {.name = "threads", .short_name = 'j', .type = OIQA_OPT_INT, .metavar = "N",
-     .help = "threads for OpenMP and BLAS", .min = 1, .max = MAX_THREADS},
-    {.name = "quiet", .short_name = 'q', .type = OIQA_OPT_FLAG, .help = "only warnings and errors (no progress)"},
-    {.name = "verbose", .short_name = 'v', .type = OIQA_OPT_FLAG, .help = "also debug messages"},
-};
-const int oiqa_cli_n_builtins = (int)(sizeof oiqa_cli_builtins / sizeof oiqa_cli_builtins[0]);
 #define N_BUILTINS oiqa_cli_n_builtins
 #define builtin_opts oiqa_cli_builtins
-
-enum oiqa_cli_builtin oiqa_cli_builtin_id(const oiqa_opt *o)
-{
-    for (int i = 0; i < N_BUILTINS; i++)
-        if (o == &builtin_opts[i]) return (enum oiqa_cli_builtin)(B_HELP + i);
-    return B_NONE;
-}
-
-int oiqa_cli_builtin_enabled(const oiqa_tool *tool, const oiqa_opt *o)
-{
-    return !(oiqa_cli_builtin_id(o) == B_THREADS && tool->no_threads);
-}
 
 
 /* Tool options first, so a tool may reuse a built-in's letter on purpose. */
@@ -384,9 +357,9 @@ static int apply_item(parse_state *st, const cli_item *it)
     case B_SET: return apply_set(st, it->value);
     case B_THREADS: {
         long n;
-        if (oiqa_yaml_parse_int(it->value, &n) || n < 1 || n > MAX_THREADS)
+        if (oiqa_yaml_parse_int(it->value, &n) || n < 1 || n > OIQA_CLI_MAX_THREADS)
             return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: expected an integer in [1, %d], got '%s'", it->spelled,
-                             MAX_THREADS, it->value);
+                             OIQA_CLI_MAX_THREADS, it->value);
         cli->threads = (int)n;
         return OIQA_OK;
     }

@@ -25,7 +25,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include "io/yaml.h"
+#include "base/yaml.h"
 
 typedef enum {
     OIQA_OPT_FLAG,   /* int 0/1; on the command line takes no value */

@@ -1,10 +1,10 @@
 /* --help text and the resolved config text of the option parser (cli.h):
  * both are written from the same option table as the parser reads. */
 #include "base/cli.h"
-#include "base/cli_internal.h"
+#include "base/cli_builtins.h"
 #include "base/strutil.h"
 #include "base/threads.h"
-#include "io/yaml.h"
+#include "base/yaml.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -107,20 +107,6 @@ void oiqa_cli_print_help(const oiqa_tool *tool, FILE *f)
 
 /* The shortest text that reads back as exactly v: whole numbers without an
  * exponent ("90", not "9e+01"), others the shortest %g. */
-static void append_double(oiqa_sbuf *b, double v)
-{
-    char text[40];
-    if (v == (double)(long long)v && v > -1e15 && v < 1e15) {
-        oiqa_sbuf_appendf(b, "%lld", (long long)v);
-        return;
-    }
-    for (int digits = 1; digits <= 17; digits++) {
-        snprintf(text, sizeof text, "%.*g", digits, v);
-        if (strtod(text, NULL) == v) break;
-    }
-    oiqa_sbuf_append(b, text);
-}
-
 static void append_quoted(oiqa_sbuf *b, const char *s)
 {
     char *q = oiqa_yaml_quote_string(s);
@@ -134,7 +120,7 @@ static void append_value(oiqa_sbuf *b, const oiqa_opt *o, const void *opts)
     switch (o->type) {
     case OIQA_OPT_FLAG: oiqa_sbuf_append(b, *(const int *)field ? "true" : "false"); break;
     case OIQA_OPT_INT: oiqa_sbuf_appendf(b, "%ld", *(const long *)field); break;
-    case OIQA_OPT_DOUBLE: append_double(b, *(const double *)field); break;
+    case OIQA_OPT_DOUBLE: oiqa_sbuf_append_double(b, *(const double *)field); break;
     case OIQA_OPT_STRING: {
         const char *s = *(char *const *)field;
         if (s) append_quoted(b, s);

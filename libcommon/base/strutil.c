@@ -288,6 +288,20 @@ int oiqa_mkdir_parent(const char *file_path)
     return rc;
 }
 
+void oiqa_sbuf_append_double(oiqa_sbuf *b, double v)
+{
+    char text[40];
+    if (v > -1e15 && v < 1e15 && v == (double)(long long)v) { /* NaN and inf fail the range first */
+        oiqa_sbuf_appendf(b, "%lld", (long long)v);
+        return;
+    }
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v) break;
+    }
+    oiqa_sbuf_append(b, text);
+}
+
 /* ---- time ------------------------------------------------------------- */
 
 void oiqa_utc_now(char out[32])
@@ -341,4 +355,11 @@ void oiqa_atomic_abort(oiqa_atomic_file *a)
     if (a->tmp) remove(a->tmp);
     free(a->path), free(a->tmp);
     memset(a, 0, sizeof *a);
+}
+
+char *oiqa_path_join(const char *root, const char *name)
+{
+    if (!root || !*root) return oiqa_strdup(name);
+    size_t n = strlen(root);
+    return oiqa_asprintf("%s%s%s", root, root[n - 1] == '/' ? "" : "/", name);
 }

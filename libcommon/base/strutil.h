@@ -25,6 +25,8 @@ void oiqa_sbuf_append(oiqa_sbuf *b, const char *text);
 void oiqa_sbuf_appendf(oiqa_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void oiqa_sbuf_append_json_string(oiqa_sbuf *b, const char *text); /* with quotes and escapes; NULL: null */
 void oiqa_sbuf_append_shell_word(oiqa_sbuf *b, const char *word);  /* single-quoted when needed */
+/* The shortest decimal text that reads back as v (integers without exponent: 100, not 1e+02). */
+void oiqa_sbuf_append_double(oiqa_sbuf *b, double v);
 
 /* Reads a whole file (regular files only). Errors name the file:
  * "x: no such file", "x: is a directory", "x: empty file", "x: larger than
@@ -36,6 +38,10 @@ int oiqa_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *s
 /* Creates a directory and its parents (like mkdir -p); an existing directory
  * is fine. Errors name the component that could not be made. */
 int oiqa_mkdir_p(const char *path);
+/* root "/" name, one slash between them (root NULL or "": the name itself);
+ * malloc'ed (aborts when out of memory, as oiqa_asprintf). */
+char *oiqa_path_join(const char *root, const char *name);
+
 /* mkdir -p of the directory part of a file path. */
 int oiqa_mkdir_parent(const char *file_path);
 

@@ -36,39 +36,7 @@
 #ifndef OIQA_IO_CKPT_H
 #define OIQA_IO_CKPT_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-typedef enum {
-    OIQA_CK_UNKNOWN = 0, /* storage class the reader does not know */
-    OIQA_CK_F32,
-    OIQA_CK_F16,  /* IEEE binary16 */
-    OIQA_CK_BF16, /* bfloat16: the top 16 bits of a float32 */
-    OIQA_CK_F64,
-    OIQA_CK_I64,
-    OIQA_CK_I32,
-    OIQA_CK_I16,
-    OIQA_CK_I8,
-    OIQA_CK_U8,
-    OIQA_CK_BOOL, /* one byte, 0 or 1 */
-} oiqa_ck_dtype;
-
-#define OIQA_CK_MAX_DIMS 8
-
-typedef struct {
-    char *name;                        /* key in the chosen dict */
-    oiqa_ck_dtype dtype;
-    int ndim;                          /* 0 for a scalar (numel 1) */
-    int64_t shape[OIQA_CK_MAX_DIMS];   /* sizes, outermost first */
-    int64_t stride[OIQA_CK_MAX_DIMS];  /* in elements (row-major contiguous for safetensors) */
-    int64_t storage_offset;            /* in elements, from the start of the storage */
-    int64_t numel;                     /* product of shape (1 when ndim == 0) */
-    /* Where the storage lies in the file (validated at open for known dtypes). */
-    uint64_t file_offset;              /* byte offset of the storage's first element */
-    uint64_t storage_bytes;            /* bytes of the storage */
-} oiqa_ck_tensor;
-
-typedef struct oiqa_ckpt oiqa_ckpt;
+#include "io/ckpt_tensor.h" /* oiqa_ck_dtype, oiqa_ck_tensor, oiqa_ckpt */
 
 typedef struct {
     const char *dict_key; /* which nested dict holds the tensors; see above */
@@ -88,10 +56,6 @@ const char *oiqa_ckpt_prefix(const oiqa_ckpt *ck);
 int oiqa_ckpt_count(const oiqa_ckpt *ck);
 const oiqa_ck_tensor *oiqa_ckpt_tensor(const oiqa_ckpt *ck, int i); /* NULL if out of range */
 const oiqa_ck_tensor *oiqa_ckpt_find(const oiqa_ckpt *ck, const char *name); /* NULL if absent */
-
-/* Size in bytes of one element (0 for OIQA_CK_UNKNOWN) and the dtype's name ("F32", ...). */
-size_t oiqa_ck_dtype_size(oiqa_ck_dtype dt);
-const char *oiqa_ck_dtype_name(oiqa_ck_dtype dt);
 
 /* Copies tensor t (from this ckpt) into dst, t->numel floats, row-major
  * contiguous, converting any dtype to float32 (integers and f64 rounded to
@@ -114,8 +78,5 @@ int oiqa_ckpt_new(const char *label, oiqa_ckpt **out);
  * returns its elements to fill, valid until the next add; NULL (message set)
  * on a bad shape or when out of memory. */
 float *oiqa_ckpt_add_f32(oiqa_ckpt *ck, const char *name, int ndim, const int64_t *shape);
-
-/* bfloat16 bit pattern to float (exact). float16 uses oiqa_f16_to_f32 of io/h5store.h. */
-float oiqa_bf16_to_f32(uint16_t b);
 
 #endif

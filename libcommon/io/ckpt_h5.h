@@ -14,8 +14,8 @@
 #define OIQA_IO_CKPT_H5_H
 
 #include "io/ckpt.h"
+#include "io/ckpt_h5_read.h" /* OIQA_WEIGHTS_SCHEMA */
 
-#define OIQA_WEIGHTS_SCHEMA 1
 
 typedef struct {
     const char *source_path; /* the checkpoint ck was opened from */

@@ -3,7 +3,8 @@
  * size, stride, ...), the storage a persistent id ('storage', <class>, key,
  * location, numel) whose bytes are the stored entry <dir>/data/<key>. The
  * layout is torch/serialization.py's _save / _load (zip format). */
-#include "io/ckpt_internal.h"
+#include "io/ckpt_torch.h"
+#include "io/ckpt_reader.h"
 
 #include "base/error.h"
 #include "io/pickle.h"

@@ -5,7 +5,8 @@
  * row-major little-endian. Every tensor's [begin, end) must lie in the
  * buffer and hold exactly numel * itemsize bytes. Overlaps and gaps, which
  * the format forbids but which cannot make a read go wrong, are tolerated. */
-#include "io/ckpt_internal.h"
+#include "io/safetensors.h"
+#include "io/ckpt_reader.h"
 
 #include "base/error.h"
 #include "io/json_mini.h"

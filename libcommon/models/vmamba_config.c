@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "io/yaml.h"
+#include "base/yaml.h"
 #include "models/vmamba.h"
 
 static const char *const KNOWN_KEYS[] = {

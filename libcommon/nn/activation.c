@@ -1,5 +1,7 @@
 #include "nn/activation.h"
 
+#include <math.h>
+
 #include "nn/vmath.h"
 
 /* erf/exp cost tens of cycles per value, so even mid-sized maps pay for
@@ -24,4 +26,16 @@ void oiqa_mul(const float *a, const float *b, float *y, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n >= 4 * PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) y[i] = a[i] * b[i];
+}
+
+void oiqa_softmax_rows(const float *logits, int n, int k, float *out)
+{
+    for (int i = 0; i < n; i++) {
+        const float *x = logits + (size_t)i * k;
+        float mx = x[0];
+        for (int j = 1; j < k; j++) mx = x[j] > mx ? x[j] : mx;
+        double s = 0;
+        for (int j = 0; j < k; j++) s += exp((double)x[j] - mx);
+        for (int j = 0; j < k; j++) out[(size_t)i * k + j] = (float)(exp((double)x[j] - mx) / s);
+    }
 }

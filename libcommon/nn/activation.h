@@ -21,6 +21,9 @@ static inline float oiqa_softplus(float x) { return x > 20.0f ? x : log1pf(expf(
 void oiqa_silu_inplace(float *x, size_t n);
 void oiqa_gelu_inplace(float *x, size_t n);
 
+/* Row-wise softmax of n rows of k logits (max subtracted, sums in double). */
+void oiqa_softmax_rows(const float *logits, int n, int k, float *out);
+
 /* y[i] = a[i] * b[i], i < n (the z gate of SS2D v0); y may alias a or b. */
 void oiqa_mul(const float *a, const float *b, float *y, size_t n);
 

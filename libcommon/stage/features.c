@@ -76,13 +76,6 @@ int oiqa_stage_close(oiqa_store *store, int rc, const char *out)
                      (long long)rows, out);
 }
 
-char *oiqa_path_join(const char *root, const char *name)
-{
-    if (!root || !*root) return oiqa_strdup(name);
-    size_t n = strlen(root);
-    return oiqa_asprintf("%s%s%s", root, root[n - 1] == '/' ? "" : "/", name);
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 int oiqa_check_unique_names(char *const *names, int n)

@@ -33,10 +33,6 @@ int oiqa_features_set_attrs(oiqa_store *store, const oiqa_extractor *ex, const i
  * continues them) or removes it. Returns the final status. */
 int oiqa_stage_close(oiqa_store *store, int rc, const char *out);
 
-/* A name relative to the dataset root as a path (root NULL or "": the name
- * itself); malloc'ed. */
-char *oiqa_path_join(const char *root, const char *name);
-
 /* Refuses (usage error, naming it) a name given twice. */
 int oiqa_check_unique_names(char *const *names, int n);
 

@@ -26,12 +26,6 @@
 #include "stage/features.h"
 #include "stage/pseudoref_internal.h"
 
-const char *const oiqa_pr_restore_names[] = {"auto", "denoise", "deblock", "deblur", "none", NULL};
-const char *const oiqa_pr_degrade_names[] = {"auto", "jpeg", "blur", "noise", "resample", "jpeg2000", "h264", "hevc",
-                                             NULL};
-const char *const oiqa_pr_detect_names[] = {"erp", "viewport", NULL};
-const char *const oiqa_pr_space_names[] = {"erp", "viewport", NULL};
-
 #define MIN_SIZE 16 /* the detector's and the blind estimators' minimum */
 #define MAX_BATCH 16
 

@@ -11,6 +11,13 @@
 #include "iqa/distort.h"
 #include "stage/pseudoref_internal.h"
 
+/* The operators' names, as the options accept them and the attributes record them. */
+const char *const oiqa_pr_restore_names[] = {"auto", "denoise", "deblock", "deblur", "none", NULL};
+const char *const oiqa_pr_degrade_names[] = {"auto", "jpeg", "blur", "noise", "resample", "jpeg2000", "h264", "hevc",
+                                             NULL};
+const char *const oiqa_pr_detect_names[] = {"erp", "viewport", NULL};
+const char *const oiqa_pr_space_names[] = {"erp", "viewport", NULL};
+
 static const char *const RESTORE_PARAMS[] = {
     "per viewport: the detector (iqa/detect.h) picks deblock at the estimated JPEG quality, denoise at the "
     "estimated noise sigma, deblur with PSF sqrt(width^2 - 0.45^2), or a copy for none",

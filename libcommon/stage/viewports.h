@@ -11,7 +11,7 @@
 #include "geo/sample.h"
 #include "io/h5store.h"
 #include "nn/device.h"
-#include "io/yaml.h"
+#include "base/yaml.h"
 
 typedef struct {
     oiqa_layout_kind layout;

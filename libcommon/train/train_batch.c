@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/strutil.h"
+#include "nn/activation.h"
 
 /* Gathers rows of a [n, per] array into one [B, per] input. */
 static oiqa_agv gather(oiqa_ag *ag, const float *src, size_t per, const int *idx, int B, int ndim, const int *shape)
@@ -40,18 +41,6 @@ int oiqa_train_batch_inputs(oiqa_ag *ag, const oiqa_mtfi *m, const oiqa_train_da
     }
     if (rc && !*oiqa_errmsg()) oiqa_fail(rc, NULL, "mtfi: inputs missing for the configured streams");
     return rc;
-}
-
-static void softmax_rows(const float *logits, int n, int k, float *out)
-{
-    for (int i = 0; i < n; i++) {
-        const float *x = logits + (size_t)i * k;
-        float mx = x[0];
-        for (int j = 1; j < k; j++) mx = x[j] > mx ? x[j] : mx;
-        double s = 0;
-        for (int j = 0; j < k; j++) s += exp((double)x[j] - mx);
-        for (int j = 0; j < k; j++) out[(size_t)i * k + j] = (float)(exp((double)x[j] - mx) / s);
-    }
 }
 
 void oiqa_train_pred_free(oiqa_train_pred *p)
@@ -88,8 +77,8 @@ int oiqa_train_predict(oiqa_ag *ag, oiqa_mtfi *m, const oiqa_train_data *d, cons
         if (rc) break;
         memcpy(out->quality + b0, oiqa_ag_data(ag, o.quality), (size_t)B * sizeof(float));
         if (aux) {
-            softmax_rows(oiqa_ag_data(ag, o.level), B, L, out->p_level + (size_t)b0 * L);
-            softmax_rows(oiqa_ag_data(ag, o.type), B, T, out->p_type + (size_t)b0 * T);
+            oiqa_softmax_rows(oiqa_ag_data(ag, o.level), B, L, out->p_level + (size_t)b0 * L);
+            oiqa_softmax_rows(oiqa_ag_data(ag, o.type), B, T, out->p_type + (size_t)b0 * T);
         }
     }
     oiqa_ag_reset(ag);

@@ -306,17 +306,6 @@ int oiqa_train_config_check(const oiqa_train_config *c)
 
 /* ---- the resolved text ---------------------------------------------------- */
 
-/* The shortest decimal text that reads back as v. */
-static void put_num(oiqa_sbuf *b, double v)
-{
-    char s[40];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(s, sizeof s, "%.*g", p, v);
-        if (strtod(s, NULL) == v) break;
-    }
-    oiqa_sbuf_append(b, s);
-}
-
 static void put_str(oiqa_sbuf *b, const char *s)
 {
     if (!s) {
@@ -331,7 +320,7 @@ static void put_str(oiqa_sbuf *b, const char *s)
 static void put_line_num(oiqa_sbuf *b, const char *key, double v)
 {
     oiqa_sbuf_appendf(b, "%s: ", key);
-    put_num(b, v);
+    oiqa_sbuf_append_double(b, v);
     oiqa_sbuf_append(b, "\n");
 }
 
@@ -361,7 +350,7 @@ char *oiqa_train_config_yaml(const oiqa_train_config *c)
     oiqa_sbuf_appendf(&b, "]\n  aux_heads: %s\n  loss_weights: [", tf[!!c->aux_heads]);
     for (int i = 0; i < 3; i++) {
         if (i) oiqa_sbuf_append(&b, ", ");
-        put_num(&b, c->loss_weights[i]);
+        oiqa_sbuf_append_double(&b, c->loss_weights[i]);
     }
     oiqa_sbuf_append(&b, "]\nfeatures:\n");
     put_line_str(&b, "  local", c->local);

@@ -17,7 +17,7 @@
 #ifndef OIQA_TRAIN_CONFIG_H
 #define OIQA_TRAIN_CONFIG_H
 
-#include "io/yaml.h"
+#include "base/yaml.h"
 #include "models/mtfi.h"
 
 enum { OIQA_TRAIN_SGD = 0, OIQA_TRAIN_ADAMW = 1 };

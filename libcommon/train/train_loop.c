@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -18,6 +16,7 @@
 #include "iqa/labels.h"
 #include "iqa/metrics.h"
 #include "iqa/split.h"
+#include "nn/activation.h"
 #include "train/train_batch.h"
 #include "train/train_io.h"
 
@@ -48,13 +47,6 @@ typedef struct {
     double best_score, best_srcc, best_plcc;
     oiqa_ag *ag;
 } run_state;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- data ------------------------------------------------------------------ */
 
@@ -258,15 +250,6 @@ static void finish_parts(const run_state *st, const double *sum, int n, int n_l,
     lp->loss = mc->w_quality * lp->quality + (mc->aux_heads ? mc->w_level * lp->level + mc->w_type * lp->type : 0);
 }
 
-static void softmax(const float *x, int k, float *out)
-{
-    float mx = x[0];
-    for (int j = 1; j < k; j++) mx = x[j] > mx ? x[j] : mx;
-    double s = 0;
-    for (int j = 0; j < k; j++) s += exp((double)x[j] - mx);
-    for (int j = 0; j < k; j++) out[j] = (float)(exp((double)x[j] - mx) / s);
-}
-
 static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, loss_parts *lp)
 {
     int n = st->n_train, bs = (int)st->cfg->batch_size;
@@ -314,8 +297,8 @@ static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, 
         }
         for (int b = 0; mc->aux_heads && b < B; b++) {
             size_t ol = (size_t)b * mc->n_levels, ot = (size_t)b * mc->n_types;
-            softmax(oiqa_ag_data(st->ag, out.level) + ol, mc->n_levels, pl + ol);
-            softmax(oiqa_ag_data(st->ag, out.type) + ot, mc->n_types, pt + ot);
+            oiqa_softmax_rows(oiqa_ag_data(st->ag, out.level) + ol, 1, mc->n_levels, pl + ol);
+            oiqa_softmax_rows(oiqa_ag_data(st->ag, out.type) + ot, 1, mc->n_types, pt + ot);
         }
         add_parts(st, oiqa_ag_data(st->ag, out.quality), pl, pt, rows, B, sum, &n_l, &n_t);
         if (st->cfg->clip > 0) oiqa_clip_grad_norm(st->params, st->n_params, st->cfg->clip);
@@ -360,22 +343,6 @@ static int validate(run_state *st, loss_parts *lp, double *plcc, double *srcc)
 }
 
 /* ---- the run ------------------------------------------------------------------ */
-
-/* mkdir -p */
-static int make_dirs(const char *dir)
-{
-    char *p = oiqa_strdup(dir);
-    int rc = 0;
-    for (char *s = p + 1; *s && !rc; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0777) && errno != EEXIST) rc = -1;
-            *s = '/';
-        }
-    if (!rc && mkdir(p, 0777) && errno != EEXIST) rc = -1;
-    free(p);
-    return rc;
-}
 
 static int prepare_outputs(run_state *st)
 {
@@ -428,12 +395,12 @@ static int run_epochs(run_state *st, oiqa_train_result *res)
     int rc = truncate_log(st->log_path, st->start_epoch);
     double total_s = 0;
     for (long e = st->start_epoch; e < last && !rc; e++) {
-        double t0 = now_s(), lr = oiqa_schedule_lr(&sched, e), plcc, srcc;
+        double t0 = oiqa_now_seconds(), lr = oiqa_schedule_lr(&sched, e), plcc, srcc;
         loss_parts tr, va;
         rc = train_epoch(st, lr, e, pg, &tr);
         if (!rc) rc = validate(st, &va, &plcc, &srcc);
         if (rc) break;
-        double secs = now_s() - t0;
+        double secs = oiqa_now_seconds() - t0;
         total_s += secs;
         res->epochs_run++;
         /* Best by val SRCC + PLCC; without val images the latest is best. */
@@ -472,8 +439,7 @@ int oiqa_train_run(const oiqa_train_config *cfg, const oiqa_train_opts *o, oiqa_
     }
     if (!rc && o->resume) rc = resume_state(&st);
     /* The folder is made only once the inputs are known to be good. */
-    if (!rc && make_dirs(o->out_dir))
-        rc = oiqa_fail(OIQA_EXIT_DATA, o->out_dir, "cannot create the output directory: %s", oiqa_strerror(errno));
+    if (!rc) rc = oiqa_mkdir_p(o->out_dir);
     if (!rc && !(st.ag = oiqa_ag_new())) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
     if (!rc) {
         oiqa_info("training on %d images, validating on %d (%d viewports, %d scales%s)", st.n_train, st.n_val,

@@ -2,7 +2,7 @@
  * the refused constructs, key checks and flow output that reads back. */
 #include "check.h"
 #include "base/error.h"
-#include "io/yaml.h"
+#include "base/yaml.h"
 
 #include <stdarg.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 /* YAML through libyaml's event parser into oiqa_yaml_node trees. Only the
  * plain data subset is accepted: one document of maps, lists and scalars,
  * without anchors, aliases or tags, and without duplicate keys. */
-#include "io/yaml.h"
+#include "base/yaml.h"
 #include "base/error.h"
 #include "base/strutil.h"
 

@@ -1,16 +1,19 @@
-/* Shared between the checkpoint front end (ckpt.c) and the format readers
- * (ckpt_torch.c, safetensors.c). Not installed API. */
-#ifndef OIQA_IO_CKPT_INTERNAL_H
-#define OIQA_IO_CKPT_INTERNAL_H
+/* What the checkpoint front end (ckpt.c, ckpt_mem.c) and the format readers
+ * (ckpt_torch.c, safetensors.c, ckpt_h5_read.c) share: the handle's fields
+ * and two helpers (ckpt_reader.c). The readers include only this, so they
+ * fan out from the front end and never call back into it. Not installed API. */
+#ifndef OIQA_IO_CKPT_READER_H
+#define OIQA_IO_CKPT_READER_H
 
-#include "io/ckpt.h"
+#include "io/ckpt_tensor.h"
 
 struct oiqa_ckpt {
     char *path;             /* for messages */
     const uint8_t *map;     /* the whole file, read-only */
     size_t size;
     int mapped;             /* 1: mmap'ed; 0: a heap copy (small files) */
-    const char *format;     /* "torch" / "safetensors" */
+    size_t map_capacity;    /* memory checkpoints (ckpt_mem.c): bytes allocated at map */
+    const char *format;     /* "torch" / "safetensors" / "oiqa-h5" / "memory" */
     char *prefix;           /* dict key used ("" for the top level) */
     oiqa_ck_tensor *t;
     int n, cap;
@@ -22,12 +25,6 @@ oiqa_ck_tensor *ckpt_add_tensor(oiqa_ckpt *ck, const char *name, size_t len);
 /* Checks t's shape, strides and storage offset against its storage
  * (storage_bytes) and sets t->numel. Unknown dtypes only get numel. */
 int ckpt_check_extent(const oiqa_ckpt *ck, oiqa_ck_tensor *t);
-
-int ckpt_open_torch(oiqa_ckpt *ck, const char *dict_key);
-int ckpt_open_safetensors(oiqa_ckpt *ck);
-/* An oiqa HDF5 weight file (io/ckpt_h5.c): replaces ck->map with a heap copy
- * of every tensor's elements; refuses other HDF5 files. */
-int ckpt_open_h5(oiqa_ckpt *ck);
 
 /* Advances a row-major walk over a strided tensor: idx counts the
  * multi-index (start zeroed), *off is the storage element offset of the

@@ -1,8 +1,8 @@
 /* A YAML document read through libyaml into a small tree that remembers
  * where each node came from, so typed getters can say "FILE:LINE: key 'size':
  * expected an integer, got 'big'". Anchors/aliases and tags are refused. */
-#ifndef OIQA_IO_YAML_H
-#define OIQA_IO_YAML_H
+#ifndef OIQA_BASE_YAML_H
+#define OIQA_BASE_YAML_H
 
 #include <stddef.h>
 

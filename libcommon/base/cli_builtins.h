@@ -1,8 +1,11 @@
-/* Shared between the option parser's files (cli.c, cli_help.c); not public. */
-#ifndef OIQA_BASE_CLI_INTERNAL_H
-#define OIQA_BASE_CLI_INTERNAL_H
+/* The built-in options (cli_builtins.c), shared by the option parser
+ * (cli.c) and the help printer (cli_help.c); not public. */
+#ifndef OIQA_BASE_CLI_BUILTINS_H
+#define OIQA_BASE_CLI_BUILTINS_H
 
 #include "base/cli.h"
+
+#define OIQA_CLI_MAX_THREADS 1024 /* the largest -j */
 
 enum oiqa_cli_builtin { B_NONE, B_HELP, B_VERSION, B_CONFIG, B_SET, B_THREADS, B_QUIET, B_VERBOSE };
 

@@ -53,7 +53,7 @@ static int open_ckpt(const weights_opts *o, const char *path, oiqa_ckpt **ck)
 static int known_arch(const char *name)
 {
     if (!name) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "no architecture: give --arch NAME (known: %s)", oiqa_arch_names());
-    if (!oiqa_arch_find(name))
+    if (!oiqa_arch_known(name))
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown architecture '%s' (known: %s)", name, oiqa_arch_names());
     return OIQA_OK;
 }

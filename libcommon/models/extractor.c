@@ -30,6 +30,17 @@ const oiqa_extractor_kind *oiqa_extractor_find(const char *name)
     return NULL;
 }
 
+int oiqa_extractor_count(void) { return N_EXTRACTORS; }
+const oiqa_extractor_kind *oiqa_extractor_at(int i) { return i >= 0 && i < N_EXTRACTORS ? EXTRACTORS[i] : NULL; }
+
+int oiqa_extractor_check(const oiqa_extractor_kind *k, const oiqa_ckpt *ck, const char *path)
+{
+    void *state = NULL;
+    int rc = k->open(ck, path, &state);
+    if (!rc) k->close(state);
+    return rc;
+}
+
 const char *oiqa_extractor_names(void)
 {
     static char names[256];

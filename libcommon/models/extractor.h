@@ -76,6 +76,12 @@ typedef struct {
 
 /* NULL when the name is unknown. */
 const oiqa_extractor_kind *oiqa_extractor_find(const char *name);
+/* The registry in order: kinds 0 .. oiqa_extractor_count() - 1. */
+int oiqa_extractor_count(void);
+const oiqa_extractor_kind *oiqa_extractor_at(int i);
+/* Whether ck holds weights kind k can load (its open, then close): OIQA_OK,
+ * else the loader's one-line message (oiqa-weights verify, models/arch.h). */
+int oiqa_extractor_check(const oiqa_extractor_kind *k, const oiqa_ckpt *ck, const char *path);
 /* "resnet50, ..." */
 const char *oiqa_extractor_names(void);
 

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/rng.h"
 #include "io/ckpt.h"
+#include "models/arch.h"
 #include "models/extractor.h"
 #include "models/resnet.h"
 #include "models/resnet_random.h"
@@ -125,6 +126,30 @@ static void t_registry(void)
     oiqa_extractor_close(&ex);
 }
 
+/* oiqa-weights' architectures come from the registry: every backbone is one,
+ * its own random weights fit it, and another backbone's do not. */
+static void t_arch_from_registry(void)
+{
+    int n = oiqa_extractor_count();
+    CHECK(n >= 4 && oiqa_extractor_at(n) == NULL && oiqa_extractor_at(-1) == NULL);
+    CHECK(oiqa_arch_known("vmamba") && !oiqa_arch_known("alexnet") && !oiqa_arch_known(NULL));
+    for (int i = 0; i < n; i++) {
+        const oiqa_extractor_kind *k = oiqa_extractor_at(i), *other = oiqa_extractor_at((i + 1) % n);
+        CHECK(oiqa_arch_known(k->name) && strstr(oiqa_arch_names(), k->name));
+        oiqa_ckpt *own = NULL, *theirs = NULL;
+        CHECK(k->random_ckpt(3, &own) == OIQA_OK && other->random_ckpt(3, &theirs) == OIQA_OK);
+        if (!own || !theirs) continue;
+        CHECK_MSG(oiqa_arch_check(k->name, own, "own") == OIQA_OK, "%s: %s", k->name, oiqa_errmsg());
+        CHECK_MSG(oiqa_arch_check(k->name, theirs, "theirs") == OIQA_EXIT_DATA && strstr(oiqa_errmsg(), "theirs"),
+                  "%s on %s's weights", k->name, other->name);
+        /* Any VMamba fits "vmamba"; ResNet-50 does not. */
+        int is_vmamba = !strncmp(k->name, "vmamba", 6);
+        CHECK((oiqa_arch_check("vmamba", own, "own") == OIQA_OK) == is_vmamba);
+        oiqa_ckpt_close(own), oiqa_ckpt_close(theirs);
+    }
+    CHECK(oiqa_arch_check("alexnet", NULL, "x") == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "known: resnet50"));
+}
+
 /* The extractor's forward equals normalise + resnet forward, and the maps
  * have the shapes map_shape promises (non-square input). */
 static void t_resnet_extractor_forward(void)
@@ -214,6 +239,7 @@ int main(void)
     RUN(t_ckpt_memory_roundtrip);
     RUN(t_resnet_random_weights);
     RUN(t_registry);
+    RUN(t_arch_from_registry);
     RUN(t_resnet_extractor_forward);
     RUN(t_vmamba_map_shapes);
     RUN(t_adaptive_avgpool);

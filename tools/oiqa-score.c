@@ -2,7 +2,7 @@
  * of some images -> predictions.csv (DESIGN §1, §4; docs/train.md); or,
  * without --features, the model + raw ERP images -> the same columns, every
  * stage run in memory from the recipe the model records. The work is
- * libcommon/train/train_score.c and train_score_raw.c. */
+ * libcommon/score/score_cached.c and score_raw.c. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "nn/device.h"
-#include "train/train_score.h"
+#include "score/score.h"
 
 typedef struct {
     char *out, *model, *features, *global, *root, *weights_dir, *local_weights, *global_weights;
@@ -48,7 +48,7 @@ static const oiqa_opt OPTIONS[] = {
 
 static const oiqa_tool TOOL = {
     .name = "oiqa-score",
-    .summary = "Scores images with a trained MTFI model, from their cached features (predictions.csv for oiqa-eval), "
+    .summary = "Scores images with a trained model (any method of oiqa-train), from their cached features (predictions.csv for oiqa-eval), "
                "or from the raw ERP images, every stage run in memory as recorded in the model.",
     .usage = "--model MODEL.h5 --features RESNET.h5 [--global VMAMBA.h5] [NAME... | @names.txt] -o predictions.csv\n"
              "   or: oiqa-score --model MODEL.h5 [--root DIR] IMAGE... [-o predictions.csv]   (or @list.txt, or - for "
@@ -87,7 +87,9 @@ int main(int argc, char **argv)
     if (!rc && cli.n_args) rc = oiqa_cli_expand_inputs(cli.args, cli.n_args, &names, &n_names);
     if (!rc && cli.n_args && !n_names) rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "the name list is empty");
     if (!rc && o.features) {
-        oiqa_score_opts so = {.model = o.model, .local = o.features, .global = o.global, .names = names,
+        /* --features: the method's first input; --global: its input "global". */
+        const oiqa_score_input inputs[2] = {{NULL, o.features, "--features"}, {"global", o.global, "--global"}};
+        oiqa_score_opts so = {.model = o.model, .inputs = inputs, .n_inputs = 2, .names = names,
                               .n_names = n_names, .out = o.out, .force = o.force, .batch = (int)o.batch};
         rc = oiqa_score_run(&so);
         if (!rc) oiqa_info("wrote %s", o.out);

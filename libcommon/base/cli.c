@@ -8,6 +8,7 @@
 #include "base/threads.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,10 +99,11 @@ static const oiqa_opt *find_short(const oiqa_tool *tool, char c)
     return NULL;
 }
 
-static const oiqa_opt *find_config_key(const oiqa_tool *tool, const char *key)
+/* A config key of a table (the tool's or a section's). */
+static const oiqa_opt *find_key(const oiqa_opt *table, const char *key, size_t len)
 {
-    for (const oiqa_opt *o = tool->opts; o && o->name; o++)
-        if (oiqa_cli_is_config_key(o) && !strcmp(o->name, key)) return o;
+    for (const oiqa_opt *o = table; o && o->name; o++)
+        if (oiqa_cli_is_config_key(o) && strlen(o->name) == len && !strncmp(o->name, key, len)) return o;
     return NULL;
 }
 
@@ -125,7 +127,17 @@ typedef struct {
     int help, version;
 } parse_state;
 
-#define FIELD(st, o, T) ((T *)((char *)(st)->opts + (o)->offset))
+/* The field of option o in the struct at base (the tool's or a section's). */
+#define FIELD(base, o, T) ((T *)((char *)(base) + (o)->offset))
+
+#define KEY_MAX 256 /* a dotted key, "model.optimizer.lr" */
+
+/* "model.hidden" from prefix "model" and name "hidden" (no prefix: the name). */
+static void dotted_key(char *out, const char *prefix, const char *name)
+{
+    if (prefix) snprintf(out, KEY_MAX, "%s.%s", prefix, name);
+    else snprintf(out, KEY_MAX, "%s", name);
+}
 
 /* "a, b, c" from a NULL-terminated list, into the arena. */
 static const char *join_names(cli_arena *a, const char *const *names)
@@ -136,23 +148,37 @@ static const char *join_names(cli_arena *a, const char *const *names)
     return arena_keep(a, b.s);
 }
 
-/* The config keys of the tool, NULL-terminated, in the arena. */
-static const char *const *config_keys(const parse_state *st)
+/* The config keys of a table, NULL-terminated, in the arena. */
+static const char *const *table_keys(cli_arena *a, const oiqa_opt *table)
 {
     int n = 0;
-    for (const oiqa_opt *o = st->tool->opts; o && o->name; o++) n += oiqa_cli_is_config_key(o);
-    const char **keys = arena_keep(st->arena, oiqa_xcalloc((size_t)n + 1, sizeof *keys));
+    for (const oiqa_opt *o = table; o && o->name; o++) n += oiqa_cli_is_config_key(o);
+    const char **keys = arena_keep(a, oiqa_xcalloc((size_t)n + 1, sizeof *keys));
     n = 0;
-    for (const oiqa_opt *o = st->tool->opts; o && o->name; o++)
+    for (const oiqa_opt *o = table; o && o->name; o++)
         if (oiqa_cli_is_config_key(o)) keys[n++] = o->name;
     return keys;
+}
+
+static int is_list(const oiqa_opt *o) { return o->type == OIQA_OPT_STRINGS || o->type == OIQA_OPT_NUMBERS; }
+
+static int has_count_limit(const oiqa_opt *o) { return o->min_count <= o->max_count && o->max_count > 0; }
+
+/* "a list of 3 numbers in [0, 1]", "a list of 1 to 4 strings", "a list of strings". */
+static void describe_list(const oiqa_opt *o, const char *range, char *out, size_t cap)
+{
+    const char *what = o->type == OIQA_OPT_NUMBERS ? "number" : "string";
+    if (!has_count_limit(o)) snprintf(out, cap, "a list of %ss%s", what, range);
+    else if (o->min_count == o->max_count)
+        snprintf(out, cap, "a list of %d %s%s%s", o->max_count, what, o->max_count == 1 ? "" : "s", range);
+    else snprintf(out, cap, "a list of %d to %d %ss%s", o->min_count, o->max_count, what, range);
 }
 
 /* What a value of this option must look like: "an integer in [16, 4096]". */
 static void describe_expected(const oiqa_opt *o, char *out, size_t cap)
 {
     char range[96] = "";
-    if ((o->type == OIQA_OPT_INT || o->type == OIQA_OPT_DOUBLE) && o->min < o->max)
+    if ((o->type == OIQA_OPT_INT || o->type == OIQA_OPT_DOUBLE || o->type == OIQA_OPT_NUMBERS) && o->min < o->max)
         snprintf(range, sizeof range, " in [%.15g, %.15g]", o->min, o->max);
     switch (o->type) {
     case OIQA_OPT_FLAG: snprintf(out, cap, "true or false"); break;
@@ -160,6 +186,9 @@ static void describe_expected(const oiqa_opt *o, char *out, size_t cap)
     case OIQA_OPT_DOUBLE: snprintf(out, cap, "a number%s", range); break;
     case OIQA_OPT_STRING: snprintf(out, cap, "a string"); break;
     case OIQA_OPT_YAML: snprintf(out, cap, "a YAML value"); break;
+    case OIQA_OPT_SECTION: snprintf(out, cap, "a map of keys"); break;
+    case OIQA_OPT_STRINGS:
+    case OIQA_OPT_NUMBERS: describe_list(o, range, out, cap); break;
     case OIQA_OPT_ENUM: {
         size_t used = (size_t)snprintf(out, cap, "one of");
         for (int i = 0; o->choices && o->choices[i] && used < cap; i++)
@@ -171,63 +200,107 @@ static void describe_expected(const oiqa_opt *o, char *out, size_t cap)
 
 static int in_range(const oiqa_opt *o, double v) { return !(o->min < o->max) || (v >= o->min && v <= o->max); }
 
+static int is_plain_null(const oiqa_yaml_node *n)
+{
+    return !n || (n->kind == OIQA_YAML_SCALAR && !n->quoted && oiqa_yaml_is_null_text(n->scalar));
+}
+
 /* Sets a FLAG/INT/DOUBLE/STRING/ENUM field from scalar text; -1 if the text
  * is not a valid value (the caller words the message). */
-static int set_from_text(parse_state *st, const oiqa_opt *o, const char *text)
+static int set_from_text(parse_state *st, const oiqa_opt *o, void *base, const char *text)
 {
     switch (o->type) {
     case OIQA_OPT_FLAG: {
         int b;
         if (oiqa_yaml_parse_bool(text, &b)) return -1;
-        *FIELD(st, o, int) = b;
+        *FIELD(base, o, int) = b;
         return 0;
     }
     case OIQA_OPT_INT: {
         long v;
         if (oiqa_yaml_parse_int(text, &v) || !in_range(o, (double)v)) return -1;
-        *FIELD(st, o, long) = v;
+        *FIELD(base, o, long) = v;
         return 0;
     }
     case OIQA_OPT_DOUBLE: {
         double v;
         if (oiqa_yaml_parse_double(text, &v) || !in_range(o, v)) return -1;
-        *FIELD(st, o, double) = v;
+        *FIELD(base, o, double) = v;
         return 0;
     }
     case OIQA_OPT_STRING:
-        *FIELD(st, o, char *) = arena_strdup(st->arena, text);
+        *FIELD(base, o, char *) = arena_strdup(st->arena, text);
         return 0;
     case OIQA_OPT_ENUM:
         for (int i = 0; o->choices && o->choices[i]; i++) {
             if (!strcmp(o->choices[i], text)) {
-                *FIELD(st, o, int) = i;
+                *FIELD(base, o, int) = i;
                 return 0;
             }
         }
         return -1;
     case OIQA_OPT_YAML:
+    case OIQA_OPT_SECTION:
+    case OIQA_OPT_STRINGS:
+    case OIQA_OPT_NUMBERS: /* values read as YAML: set_from_node */
         break;
     }
     return -1;
 }
 
-/* Sets a field from a YAML node (config file or --set). On a bad value
- * returns -1 and leaves the message to the caller. */
-static int set_from_node(parse_state *st, const oiqa_opt *o, const oiqa_yaml_node *n)
+/* Sets a STRINGS or NUMBERS field from a YAML list, one scalar (a list of
+ * one) or a plain null (none). On a bad value returns -1 with *bad the node
+ * to blame: an item, or n itself for a map or the wrong count. The field is
+ * only written when the whole value is good. */
+static int set_list(parse_state *st, const oiqa_opt *o, void *base, const oiqa_yaml_node *n,
+                    const oiqa_yaml_node **bad)
 {
+    *bad = n;
+    if (n && n->kind == OIQA_YAML_MAP) return -1;
+    int seq = n && n->kind == OIQA_YAML_SEQ;
+    size_t count = seq ? n->n : is_plain_null(n) ? 0 : 1;
+    if (count > (size_t)INT_MAX) return -1;
+    if (has_count_limit(o) && (count < (size_t)o->min_count || count > (size_t)o->max_count)) return -1;
+    int is_numbers = o->type == OIQA_OPT_NUMBERS;
+    void *v = count ? arena_keep(st->arena, oiqa_xcalloc(count, is_numbers ? sizeof(double) : sizeof(char *))) : NULL;
+    for (size_t i = 0; i < count; i++) {
+        const oiqa_yaml_node *item = seq ? n->items[i] : n;
+        *bad = item;
+        /* A plain null item is a hole, not the string "null"; numbers are never quoted. */
+        if (item->kind != OIQA_YAML_SCALAR || (is_numbers ? item->quoted : is_plain_null(item))) return -1;
+        if (is_numbers) {
+            double x;
+            if (oiqa_yaml_parse_double(item->scalar, &x) || !in_range(o, x)) return -1;
+            ((double *)v)[i] = x;
+        } else {
+            ((char **)v)[i] = arena_strdup(st->arena, item->scalar);
+        }
+    }
+    if (is_numbers) *FIELD(base, o, oiqa_opt_numbers) = (oiqa_opt_numbers){(int)count, v};
+    else *FIELD(base, o, oiqa_opt_strings) = (oiqa_opt_strings){(int)count, v};
+    return 0;
+}
+
+/* Sets a leaf field (not a SECTION) from a YAML node (config file, --set or a
+ * command-line YAML value). On a bad value returns -1 with *bad the node to
+ * blame and leaves the message to the caller. */
+static int set_from_node(parse_state *st, const oiqa_opt *o, void *base, const oiqa_yaml_node *n,
+                         const oiqa_yaml_node **bad)
+{
+    *bad = n;
+    if (is_list(o)) return set_list(st, o, base, n, bad);
     if (o->type == OIQA_OPT_YAML) {
-        int is_null = n->kind == OIQA_YAML_SCALAR && !n->quoted && oiqa_yaml_is_null_text(n->scalar);
-        *FIELD(st, o, const oiqa_yaml_node *) = is_null ? NULL : n;
+        *FIELD(base, o, const oiqa_yaml_node *) = is_plain_null(n) ? NULL : n;
         return 0;
     }
-    if (n->kind != OIQA_YAML_SCALAR) return -1;
-    if (o->type == OIQA_OPT_STRING && !n->quoted && oiqa_yaml_is_null_text(n->scalar)) {
-        *FIELD(st, o, char *) = NULL; /* `out: null` unsets */
+    if (!n || n->kind != OIQA_YAML_SCALAR) return -1;
+    if (o->type == OIQA_OPT_STRING && is_plain_null(n)) {
+        *FIELD(base, o, char *) = NULL; /* `out: null` unsets */
         return 0;
     }
     /* Quoted scalars are strings: fine for strings and names, not numbers. */
     if (n->quoted && o->type != OIQA_OPT_STRING && o->type != OIQA_OPT_ENUM) return -1;
-    return set_from_text(st, o, n->scalar);
+    return set_from_text(st, o, base, n->scalar);
 }
 
 /* Parses YAML text into a document the parse owns. */
@@ -237,29 +310,133 @@ static int load_owned(parse_state *st, const char *text, const char *source, oiq
     return oiqa_yaml_load_string(text, strlen(text), source, *doc);
 }
 
+/* ---- applying YAML values ------------------------------------------------ */
+
+/* Values are applied from three places, and their errors are worded for
+ * each: a config file (ctx NULL: "FILE:LINE: key 'model.hidden': ..."),
+ * --set (ctx "--set": "--set model.hidden: ...") and a command-line option's
+ * YAML value (ctx "--model": "--model: key 'model.hidden': ..."). */
+
+/* A bad value of o (key: its dotted name); `top` is the whole value given,
+ * `bad` the node to blame within it. */
+static int value_error(const oiqa_opt *o, const oiqa_yaml_node *top, const oiqa_yaml_node *bad, const char *key,
+                       const char *ctx)
+{
+    char expected[512], got[OIQA_ERRMSG_MAX / 2];
+    describe_expected(o, expected, sizeof expected);
+    /* A list blamed as a whole has the wrong length: say how long it is. */
+    if (is_list(o) && bad && bad == top && bad->kind == OIQA_YAML_SEQ)
+        snprintf(got, sizeof got, "a list of %zu", bad->n);
+    else oiqa_yaml_describe(bad, got, sizeof got);
+    if (!ctx) {
+        if (!bad) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key '%s': expected %s, got %s", key, expected, got);
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: key '%s': expected %s, got %s", bad->source, bad->line, key,
+                         expected, got);
+    }
+    if (!strcmp(ctx, "--set")) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set %s: expected %s, got %s", key, expected, got);
+    if (!strchr(key, '.')) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: expected %s, got %s", ctx, expected, got);
+    return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: key '%s': expected %s, got %s", ctx, key, expected, got);
+}
+
+/* Refuses keys of map that the table does not have; prefix: the dotted name
+ * of the section the map is for (NULL at the top level). */
+static int check_map_keys(parse_state *st, const oiqa_opt *table, const oiqa_yaml_node *map, const char *prefix,
+                          const char *ctx)
+{
+    const char *const *known = table_keys(st->arena, table);
+    if (!ctx) {
+        char where[KEY_MAX + 1] = "";
+        if (prefix) snprintf(where, sizeof where, "%s.", prefix);
+        return oiqa_yaml_check_keys(map, known, prefix ? where : NULL);
+    }
+    for (size_t i = 0; i < map->n; i++) {
+        if (find_key(table, map->keys[i], strlen(map->keys[i]))) continue;
+        char key[KEY_MAX];
+        dotted_key(key, prefix, map->keys[i]);
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: unknown key '%s' (known: %s)", ctx, key,
+                         join_names(st->arena, known));
+    }
+    return OIQA_OK;
+}
+
+static int apply_map(parse_state *st, const oiqa_opt *table, void *base, const oiqa_yaml_node *map,
+                     const char *prefix, const char *ctx);
+
+/* Applies a YAML value to option o of the struct at base; key is o's dotted name. */
+static int apply_node(parse_state *st, const oiqa_opt *o, void *base, const oiqa_yaml_node *n, const char *key,
+                      const char *ctx)
+{
+    if (o->type == OIQA_OPT_SECTION) {
+        if (is_plain_null(n)) return OIQA_OK; /* `model: null` changes nothing */
+        if (n->kind != OIQA_YAML_MAP) return value_error(o, n, n, key, ctx);
+        return apply_map(st, o->sub, FIELD(base, o, char), n, key, ctx);
+    }
+    const oiqa_yaml_node *bad;
+    if (set_from_node(st, o, base, n, &bad)) return value_error(o, n, bad, key, ctx);
+    return OIQA_OK;
+}
+
+/* Applies the keys of map to the struct at base, whose keys are the table:
+ * the keys it names, the others keep their values. */
+static int apply_map(parse_state *st, const oiqa_opt *table, void *base, const oiqa_yaml_node *map,
+                     const char *prefix, const char *ctx)
+{
+    int rc = check_map_keys(st, table, map, prefix, ctx);
+    if (rc) return rc;
+    for (size_t i = 0; i < map->n; i++) {
+        const oiqa_opt *o = find_key(table, map->keys[i], strlen(map->keys[i]));
+        char key[KEY_MAX];
+        dotted_key(key, prefix, o->name);
+        if ((rc = apply_node(st, o, base, map->items[i], key, ctx))) return rc;
+    }
+    return OIQA_OK;
+}
+
 /* ---- defaults ---------------------------------------------------------- */
 
-static int apply_default(parse_state *st, const oiqa_opt *o)
+static int apply_default(parse_state *st, const oiqa_opt *o, void *base, const char *key)
 {
     switch (o->type) {
-    case OIQA_OPT_FLAG: *FIELD(st, o, int) = 0; break;
-    case OIQA_OPT_INT: *FIELD(st, o, long) = 0; break;
-    case OIQA_OPT_DOUBLE: *FIELD(st, o, double) = 0; break;
-    case OIQA_OPT_STRING: *FIELD(st, o, char *) = NULL; break;
-    case OIQA_OPT_ENUM: *FIELD(st, o, int) = 0; break;
-    case OIQA_OPT_YAML: *FIELD(st, o, const oiqa_yaml_node *) = NULL; break;
+    case OIQA_OPT_FLAG: *FIELD(base, o, int) = 0; break;
+    case OIQA_OPT_INT: *FIELD(base, o, long) = 0; break;
+    case OIQA_OPT_DOUBLE: *FIELD(base, o, double) = 0; break;
+    case OIQA_OPT_STRING: *FIELD(base, o, char *) = NULL; break;
+    case OIQA_OPT_ENUM: *FIELD(base, o, int) = 0; break;
+    case OIQA_OPT_YAML: *FIELD(base, o, const oiqa_yaml_node *) = NULL; break;
+    case OIQA_OPT_STRINGS: *FIELD(base, o, oiqa_opt_strings) = (oiqa_opt_strings){0, NULL}; break;
+    case OIQA_OPT_NUMBERS: *FIELD(base, o, oiqa_opt_numbers) = (oiqa_opt_numbers){0, NULL}; break;
+    case OIQA_OPT_SECTION: break; /* its keys have the defaults */
     }
     if (!o->def) return OIQA_OK;
     int bad;
-    if (o->type == OIQA_OPT_YAML) {
+    if (o->type == OIQA_OPT_SECTION) {
+        bad = 1; /* a section's defaults are its keys' */
+    } else if (o->type == OIQA_OPT_YAML || is_list(o)) {
         oiqa_yaml_doc *doc;
+        const oiqa_yaml_node *bad_node;
         bad = load_owned(st, o->def, "default", &doc) != OIQA_OK;
-        if (!bad) *FIELD(st, o, const oiqa_yaml_node *) = doc->root;
+        if (!bad && o->type == OIQA_OPT_YAML) *FIELD(base, o, const oiqa_yaml_node *) = doc->root;
+        else if (!bad) bad = set_list(st, o, base, doc->root, &bad_node) != 0;
     } else {
-        bad = set_from_text(st, o, o->def) != 0;
+        bad = set_from_text(st, o, base, o->def) != 0;
     }
     /* A bad default is the tool's bug; say so rather than blame the user. */
-    if (bad) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "internal error: bad default '%s' for --%s", o->def, o->name);
+    if (bad)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "internal error: bad default '%s' for %s%s", o->def,
+                         strchr(key, '.') ? "" : "--", key);
+    return OIQA_OK;
+}
+
+/* Every option of the table gets its default, those of sections too. */
+static int apply_defaults(parse_state *st, const oiqa_opt *table, void *base, const char *prefix)
+{
+    for (const oiqa_opt *o = table; o && o->name; o++) {
+        char key[KEY_MAX];
+        dotted_key(key, prefix, o->name);
+        int rc = apply_default(st, o, base, key);
+        if (!rc && o->type == OIQA_OPT_SECTION) rc = apply_defaults(st, o->sub, FIELD(base, o, char), key);
+        if (rc) return rc;
+    }
     return OIQA_OK;
 }
 
@@ -273,18 +450,7 @@ static int apply_config_doc(parse_state *st, const oiqa_yaml_doc *doc, const cha
     if (root->kind != OIQA_YAML_MAP)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: the top level must be a map of 'key: value' lines, got %s",
                          source, root->line, root->kind == OIQA_YAML_SEQ ? "a list" : "a single value");
-    int rc;
-    rc = oiqa_yaml_check_keys(root, config_keys(st), NULL);
-    if (rc) return rc;
-    for (size_t i = 0; i < root->n; i++) {
-        const oiqa_opt *o = find_config_key(st->tool, root->keys[i]);
-        if (set_from_node(st, o, root->items[i])) {
-            char expected[512];
-            describe_expected(o, expected, sizeof expected);
-            return oiqa_yaml_type_error(root->items[i], o->name, expected);
-        }
-    }
-    return OIQA_OK;
+    return apply_map(st, st->tool->opts, st->opts, root, NULL, NULL);
 }
 
 static int apply_config_file(parse_state *st)
@@ -297,18 +463,32 @@ static int apply_config_file(parse_state *st)
 
 /* ---- command line ------------------------------------------------------- */
 
+/* --set KEY=VALUE; KEY may be dotted ("model.hidden"): every part but the
+ * last names a section. */
 static int apply_set(parse_state *st, const char *arg)
 {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: expected KEY=VALUE, got '%s'", arg);
     char *key = arena_keep(st->arena, oiqa_strndup(arg, (size_t)(eq - arg)));
-    const oiqa_opt *o = find_config_key(st->tool, key);
-    if (!o) {
-        const oiqa_opt *cli_only = find_long(st->tool, key, strlen(key));
-        if (cli_only && oiqa_cli_builtin_id(cli_only) == B_NONE)
-            return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: '%s' is not a config key (use --%s)", key, key);
-        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: unknown key '%s' (known: %s)", key,
-                         join_names(st->arena, config_keys(st)));
+    const oiqa_opt *table = st->tool->opts, *o;
+    void *base = st->opts;
+    for (const char *part = key;; part += strcspn(part, ".") + 1) {
+        size_t len = strcspn(part, ".");
+        o = find_key(table, part, len);
+        if (!o && table == st->tool->opts) {
+            const oiqa_opt *cli_only = find_long(st->tool, key, strlen(key));
+            if (cli_only && oiqa_cli_builtin_id(cli_only) == B_NONE)
+                return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: '%s' is not a config key (use --%s)", key, key);
+        }
+        if (!o) /* the known keys of the level where the path went wrong */
+            return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: unknown key '%s' (known: %s)", key,
+                             join_names(st->arena, table_keys(st->arena, table)));
+        if (!part[len]) break;
+        if (o->type != OIQA_OPT_SECTION)
+            return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set: unknown key '%s' ('%.*s' is not a section)", key,
+                             (int)(part + len - key), key);
+        base = FIELD(base, o, char);
+        table = o->sub;
     }
     /* "KEY: VALUE" as a one-line document, so VALUE is read as YAML. */
     oiqa_yaml_doc *doc;
@@ -317,14 +497,7 @@ static int apply_set(parse_state *st, const char *arg)
     if (rc) return OIQA_EXIT_USAGE;
     if (!doc->root || doc->root->kind != OIQA_YAML_MAP || doc->root->n != 1 || strcmp(doc->root->keys[0], key))
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set %s: the value must be one YAML value", key);
-    const oiqa_yaml_node *value = doc->root->items[0];
-    if (set_from_node(st, o, value)) {
-        char expected[512], got[OIQA_ERRMSG_MAX / 2];
-        describe_expected(o, expected, sizeof expected);
-        oiqa_yaml_describe(value, got, sizeof got);
-        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set %s: expected %s, got %s", key, expected, got);
-    }
-    return OIQA_OK;
+    return apply_node(st, o, base, doc->root->items[0], key, "--set");
 }
 
 /* A tool option with its command-line value. */
@@ -332,16 +505,17 @@ static int apply_option(parse_state *st, const cli_item *it)
 {
     const oiqa_opt *o = it->opt;
     if (o->type == OIQA_OPT_FLAG) {
-        *FIELD(st, o, int) = 1;
+        *FIELD(st->opts, o, int) = 1;
         return OIQA_OK;
     }
-    if (o->type == OIQA_OPT_YAML) {
+    if (o->type == OIQA_OPT_YAML || o->type == OIQA_OPT_SECTION || is_list(o)) {
         oiqa_yaml_doc *doc;
         if (load_owned(st, it->value, it->spelled, &doc)) return OIQA_EXIT_USAGE;
-        *FIELD(st, o, const oiqa_yaml_node *) = doc->root;
+        if (o->type != OIQA_OPT_YAML) return apply_node(st, o, st->opts, doc->root, o->name, it->spelled);
+        *FIELD(st->opts, o, const oiqa_yaml_node *) = doc->root;
         return OIQA_OK;
     }
-    if (set_from_text(st, o, it->value)) {
+    if (set_from_text(st, o, st->opts, it->value)) {
         char expected[512];
         describe_expected(o, expected, sizeof expected);
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: expected %s, got '%s'", it->spelled, expected, it->value);
@@ -504,11 +678,20 @@ static char *join_command(cli_arena *a, int argc, char **argv)
 }
 
 /* After a failure or --help the struct must not point into freed memory. */
-static void clear_owned_fields(const oiqa_tool *tool, void *opts)
+static void clear_owned_fields(const oiqa_opt *table, void *base)
 {
-    for (const oiqa_opt *o = tool->opts; o && o->name; o++) {
-        if (o->type == OIQA_OPT_STRING) *(char **)((char *)opts + o->offset) = NULL;
-        if (o->type == OIQA_OPT_YAML) *(const oiqa_yaml_node **)((char *)opts + o->offset) = NULL;
+    for (const oiqa_opt *o = table; o && o->name; o++) {
+        switch (o->type) {
+        case OIQA_OPT_STRING: *FIELD(base, o, char *) = NULL; break;
+        case OIQA_OPT_YAML: *FIELD(base, o, const oiqa_yaml_node *) = NULL; break;
+        case OIQA_OPT_STRINGS: *FIELD(base, o, oiqa_opt_strings) = (oiqa_opt_strings){0, NULL}; break;
+        case OIQA_OPT_NUMBERS: *FIELD(base, o, oiqa_opt_numbers) = (oiqa_opt_numbers){0, NULL}; break;
+        case OIQA_OPT_SECTION: clear_owned_fields(o->sub, FIELD(base, o, char)); break;
+        case OIQA_OPT_FLAG:
+        case OIQA_OPT_INT:
+        case OIQA_OPT_DOUBLE:
+        case OIQA_OPT_ENUM: break;
+        }
     }
 }
 
@@ -525,8 +708,7 @@ static int run_parse(parse_state *st, int argc, char **argv)
         printf("%s %s\n", st->tool->name, OIQA_VERSION);
         return OIQA_CLI_EXIT_OK;
     }
-    for (const oiqa_opt *o = st->tool->opts; o && o->name; o++)
-        if ((rc = apply_default(st, o))) return rc;
+    if ((rc = apply_defaults(st, st->tool->opts, st->opts, NULL))) return rc;
     if (st->config_path) {
         cli->config_path = arena_strdup(st->arena, st->config_path);
         if ((rc = apply_config_file(st))) return rc;
@@ -548,7 +730,7 @@ int oiqa_cli_parse(const oiqa_tool *tool, int argc, char **argv, void *opts, oiq
     int rc = run_parse(&st, argc, argv);
     if (rc != OIQA_OK) {
         /* Nothing of a failed or finished parse is used: free it here. */
-        clear_owned_fields(tool, opts);
+        clear_owned_fields(tool->opts, opts);
         oiqa_cli_free(cli);
         fflush(stdout);
         return rc;
@@ -566,8 +748,7 @@ int oiqa_cli_parse_config_text(const oiqa_tool *tool, const char *text, const ch
     cli->threads = oiqa_threads_get();
     snprintf(cli->tool_version, sizeof cli->tool_version, "%s %s", tool->name, OIQA_VERSION);
     parse_state st = {.tool = tool, .opts = opts, .cli = cli, .arena = arena};
-    int rc = OIQA_OK;
-    for (const oiqa_opt *o = tool->opts; o && o->name && !rc; o++) rc = apply_default(&st, o);
+    int rc = apply_defaults(&st, tool->opts, opts, NULL);
     if (!rc) {
         oiqa_yaml_doc *doc;
         rc = load_owned(&st, text ? text : "", source, &doc);
@@ -575,8 +756,66 @@ int oiqa_cli_parse_config_text(const oiqa_tool *tool, const char *text, const ch
         else rc = apply_config_doc(&st, doc, source);
     }
     if (rc) {
-        clear_owned_fields(tool, opts);
+        clear_owned_fields(tool->opts, opts);
         oiqa_cli_free(cli);
     }
     return rc;
+}
+
+/* ---- peeking at one key before the parse --------------------------------- */
+
+/* A value read as YAML, as the text of its scalar (NULL for a plain null). */
+static int peek_scalar(const oiqa_yaml_node *n, const char *key, char **value)
+{
+    const char *text = NULL; /* an empty document: null */
+    if (n && oiqa_yaml_as_string(n, key, &text)) return OIQA_EXIT_USAGE;
+    free(*value);
+    *value = oiqa_strdup(text);
+    return OIQA_OK;
+}
+
+int oiqa_cli_peek_key(int argc, char **argv, const char *key, char **value)
+{
+    *value = NULL;
+    size_t key_len = strlen(key);
+    /* The config first, wherever it appears: the parse applies it before every other item. */
+    const char *config = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9)) config = argv[i] + 9;
+    }
+    if (config) {
+        oiqa_yaml_doc doc;
+        if (oiqa_yaml_load_file(config, &doc)) return OIQA_EXIT_USAGE; /* the message names the file */
+        const oiqa_yaml_node *n = doc.root && doc.root->kind == OIQA_YAML_MAP ? oiqa_yaml_get(doc.root, key) : NULL;
+        int rc = n ? peek_scalar(n, key, value) : OIQA_OK;
+        oiqa_yaml_free(&doc);
+        if (rc) return rc;
+    }
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--config")) {
+            i++; /* its value is a file name, not an option */
+        } else if (!strcmp(a, "--set") || !strncmp(a, "--set=", 6)) {
+            const char *kv = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] : "";
+            if (strncmp(kv, key, key_len) || kv[key_len] != '=') continue;
+            oiqa_yaml_doc doc;
+            const char *text = kv + key_len + 1;
+            int rc = oiqa_yaml_load_string(text, strlen(text), "--set", &doc) ? OIQA_EXIT_USAGE : OIQA_OK;
+            if (!rc) rc = peek_scalar(doc.root, key, value);
+            oiqa_yaml_free(&doc); /* harmless after a failed load */
+            if (rc) {
+                free(*value);
+                *value = NULL;
+                return rc;
+            }
+        } else if (a[0] == '-' && a[1] == '-' && !strncmp(a + 2, key, key_len) &&
+                   (a[2 + key_len] == '=' || !a[2 + key_len])) {
+            const char *v = a[2 + key_len] == '=' ? a + 3 + key_len : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) continue; /* "--KEY" last, without its value: the parse reports it */
+            free(*value);
+            *value = oiqa_strdup(v);
+        }
+    }
+    return OIQA_OK;
 }

@@ -19,7 +19,17 @@
  * reads VALUE as YAML ("--set centers=[{lon: 0, lat: 0, fov: 90}]"); an
  * OIQA_OPT_YAML option also takes its value as YAML on the command line
  * ("--centers '[...]'"). In a config or --set, a plain null (~, null, nothing)
- * unsets a STRING or YAML option. */
+ * unsets a STRING or YAML option.
+ *
+ * A SECTION is a nested map of keys with its own table (`model: {hidden: 3}`
+ * or a block map); keys it does not name keep their values, and `model: null`
+ * changes nothing. Its keys are reached as dotted names: messages say
+ * 'model.hidden', "--set model.hidden=3" sets one (paths recurse: a.b.c),
+ * "--set model={hidden: 3}" and the command-line "--model '{hidden: 3}'"
+ * apply a map. A section's keys are config keys only (no option of their
+ * own). STRINGS and NUMBERS are lists: a YAML list of scalars, one scalar (a
+ * list of one) or a plain null or [] (none), also as YAML on the command line
+ * ("--scales '[a, b]'", "--scales a"). */
 #ifndef OIQA_BASE_CLI_H
 #define OIQA_BASE_CLI_H
 
@@ -34,23 +44,41 @@ typedef enum {
     OIQA_OPT_STRING, /* char * (owned by the parse result; NULL when unset) */
     OIQA_OPT_ENUM,   /* int: index into choices */
     OIQA_OPT_YAML,   /* const oiqa_yaml_node * (e.g. a list; NULL when unset), value read as YAML */
+    OIQA_OPT_SECTION, /* a struct whose keys are the `sub` table (offsets relative to it); def must be NULL */
+    OIQA_OPT_STRINGS, /* oiqa_opt_strings */
+    OIQA_OPT_NUMBERS, /* oiqa_opt_numbers, each value in [min, max] when min < max */
 } oiqa_opt_type;
+
+/* The list types' fields: n values (v is NULL when n is 0), owned by the
+ * parse result like a STRING. */
+typedef struct {
+    int n;
+    char **v;
+} oiqa_opt_strings;
+
+typedef struct {
+    int n;
+    double *v;
+} oiqa_opt_numbers;
 
 enum {
     OIQA_OPTF_CLI_ONLY = 1, /* not a config key (e.g. -o, --force, --resume) */
 };
 
-typedef struct {
+typedef struct oiqa_opt {
     const char *name;     /* long option and config key, e.g. "size" */
     char short_name;      /* e.g. 'o', or 0 */
     oiqa_opt_type type;
     size_t offset;        /* offsetof(tool options struct, field) */
-    const char *def;      /* default as text, NULL for none */
+    const char *def;      /* default as text (lists as flow YAML, "[a, b]"), NULL for none */
     const char *metavar;  /* "N", "FILE", ... shown in --help */
     const char *help;     /* one line */
     double min, max;      /* INT/DOUBLE range, checked when min < max */
     const char *const *choices; /* ENUM: NULL-terminated names */
     unsigned flags;
+    /* After flags, so that tables written positionally need not name them. */
+    const struct oiqa_opt *sub; /* SECTION: its keys, terminated by name == NULL */
+    int min_count, max_count;   /* STRINGS/NUMBERS: list length, checked when min_count <= max_count and max_count > 0 */
 } oiqa_opt;
 
 typedef struct {
@@ -90,8 +118,9 @@ void oiqa_cli_free(oiqa_cli *cli);
 
 /* The resolved configuration of every config key, as YAML text
  * ("layout: icosa20\nsize: 224\n..."), one line per key in table order,
- * malloc'ed: strings quoted where needed, unset ones `null`, YAML options as
- * flow YAML, numbers in their shortest exact form. Stored as provenance and
+ * malloc'ed: strings quoted where needed, unset ones `null`, YAML options and
+ * lists as flow YAML, numbers in their shortest exact form; a section as
+ * "model:" followed by its keys indented two spaces per level. Stored as provenance and
  * compared byte for byte on --resume; reads back as a --config file. */
 char *oiqa_cli_resolved_config(const oiqa_tool *tool, const void *opts);
 
@@ -103,6 +132,18 @@ char *oiqa_cli_resolved_config(const oiqa_tool *tool, const void *opts);
  * error everything is freed already. Returns OIQA_OK or OIQA_EXIT_USAGE. */
 int oiqa_cli_parse_config_text(const oiqa_tool *tool, const char *text, const char *source, void *opts,
                                oiqa_cli *cli);
+
+/* The value of the top-level config key `key` as the command line would
+ * finally set it, for a tool that must choose its option table before
+ * parsing (oiqa-train's `model:` section follows its `method:`). argv is
+ * scanned without a table, long forms only, up to "--": the key in the file
+ * of "--config FILE" (the last one given), then in command-line order every
+ * "--set KEY=VALUE" (VALUE read as YAML) and "--KEY VALUE" / "--KEY=VALUE"
+ * (taken as typed); the last one wins. A plain null counts as not given.
+ * *value is malloc'ed, or NULL when the key is given nowhere. Returns OIQA_OK,
+ * or OIQA_EXIT_USAGE with the message set when the config file cannot be
+ * read (naming it) or the value found is not a single YAML scalar. */
+int oiqa_cli_peek_key(int argc, char **argv, const char *key, char **value);
 
 /* Prints --help (every option with its default and the tool's example). */
 void oiqa_cli_print_help(const oiqa_tool *tool, FILE *f);

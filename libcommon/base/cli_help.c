@@ -24,15 +24,20 @@ static const char *metavar_of(const oiqa_opt *o)
     case OIQA_OPT_STRING: return "TEXT";
     case OIQA_OPT_ENUM: return "NAME";
     case OIQA_OPT_YAML: return "YAML";
+    case OIQA_OPT_SECTION: return "MAP";
+    case OIQA_OPT_STRINGS:
+    case OIQA_OPT_NUMBERS: return "LIST";
     case OIQA_OPT_FLAG: break;
     }
     return NULL;
 }
 
-/* "  -o, --out FILE" or "      --size N" */
-static void option_left(const oiqa_opt *o, oiqa_sbuf *b)
+/* "  -o, --out FILE" or "      --size N"; a section's key (key: its dotted
+ * name) as "      model.hidden N". */
+static void option_left(const oiqa_opt *o, const char *key, oiqa_sbuf *b)
 {
-    if (o->short_name) oiqa_sbuf_appendf(b, "  -%c, --%s", o->short_name, o->name);
+    if (key) oiqa_sbuf_appendf(b, "      %s", key);
+    else if (o->short_name) oiqa_sbuf_appendf(b, "  -%c, --%s", o->short_name, o->name);
     else oiqa_sbuf_appendf(b, "      --%s", o->name);
     const char *mv = metavar_of(o);
     if (mv) oiqa_sbuf_appendf(b, " %s", mv);
@@ -48,6 +53,14 @@ static void option_details(const oiqa_opt *o, oiqa_sbuf *b)
             oiqa_sbuf_appendf(&d, "%s%s", i ? ", " : "one of ", o->choices[i]);
     } else if ((o->type == OIQA_OPT_INT || o->type == OIQA_OPT_DOUBLE) && o->min < o->max) {
         oiqa_sbuf_appendf(&d, "in [%.15g, %.15g]", o->min, o->max);
+    } else if (o->type == OIQA_OPT_STRINGS || o->type == OIQA_OPT_NUMBERS) {
+        /* "1 to 4 items", "3 items, each in [0, 1]" */
+        int counted = o->min_count <= o->max_count && o->max_count > 0;
+        if (counted && o->min_count == o->max_count)
+            oiqa_sbuf_appendf(&d, "%d item%s", o->max_count, o->max_count == 1 ? "" : "s");
+        else if (counted) oiqa_sbuf_appendf(&d, "%d to %d items", o->min_count, o->max_count);
+        if (o->type == OIQA_OPT_NUMBERS && o->min < o->max)
+            oiqa_sbuf_appendf(&d, "%seach in [%.15g, %.15g]", counted ? ", " : "", o->min, o->max);
     }
     const char *def = o->def;
     if (oiqa_cli_builtin_id(o) == B_THREADS) {
@@ -64,10 +77,10 @@ static void option_details(const oiqa_opt *o, oiqa_sbuf *b)
     free(d.s);
 }
 
-static void print_option(const oiqa_opt *o, FILE *f)
+static void print_option(const oiqa_opt *o, const char *key, FILE *f)
 {
     oiqa_sbuf left = {0}, right = {0};
-    option_left(o, &left);
+    option_left(o, key, &left);
     oiqa_sbuf_append(&right, o->help ? o->help : "");
     option_details(o, &right);
     const char *help = right.s[0] == ' ' ? right.s + 1 : right.s;
@@ -77,20 +90,53 @@ static void print_option(const oiqa_opt *o, FILE *f)
     free(right.s);
 }
 
+#define KEY_MAX 256 /* a dotted key, "model.optimizer.lr" */
+
+/* A section's keys, one line each under the section's own, named by their
+ * dotted keys; sections inside it likewise. */
+static void print_section_keys(const oiqa_opt *table, const char *prefix, FILE *f)
+{
+    for (const oiqa_opt *o = table; o && o->name; o++) {
+        if (!oiqa_cli_is_config_key(o)) continue;
+        char key[KEY_MAX];
+        snprintf(key, sizeof key, "%s.%s", prefix, o->name);
+        print_option(o, key, f);
+        if (o->type == OIQA_OPT_SECTION) print_section_keys(o->sub, key, f);
+    }
+}
+
+/* "size, model.hidden, model.dropout, ..." for the Config keys line. */
+static void list_config_keys(const oiqa_opt *table, const char *prefix, int *n_keys, FILE *f)
+{
+    for (const oiqa_opt *o = table; o && o->name; o++) {
+        if (!oiqa_cli_is_config_key(o)) continue;
+        char key[KEY_MAX];
+        if (prefix) snprintf(key, sizeof key, "%s.%s", prefix, o->name);
+        else snprintf(key, sizeof key, "%s", o->name);
+        if (o->type == OIQA_OPT_SECTION) {
+            list_config_keys(o->sub, key, n_keys, f);
+            continue;
+        }
+        fprintf(f, "%s%s", (*n_keys)++ ? ", " : "\nConfig keys (in --config FILE or --set KEY=VALUE): ", key);
+    }
+}
+
 void oiqa_cli_print_help(const oiqa_tool *tool, FILE *f)
 {
     fprintf(f, "Usage: %s %s\n", tool->name, tool->usage ? tool->usage : "[options]");
     if (tool->summary) fprintf(f, "%s\n", tool->summary);
     if (tool->opts && tool->opts->name) {
         fprintf(f, "\nOptions:\n");
-        for (const oiqa_opt *o = tool->opts; o->name; o++) print_option(o, f);
+        for (const oiqa_opt *o = tool->opts; o->name; o++) {
+            print_option(o, NULL, f);
+            if (o->type == OIQA_OPT_SECTION) print_section_keys(o->sub, o->name, f);
+        }
     }
     fprintf(f, "\nCommon options:\n");
     for (int i = 0; i < oiqa_cli_n_builtins; i++)
-        if (oiqa_cli_builtin_enabled(tool, &oiqa_cli_builtins[i])) print_option(&oiqa_cli_builtins[i], f);
+        if (oiqa_cli_builtin_enabled(tool, &oiqa_cli_builtins[i])) print_option(&oiqa_cli_builtins[i], NULL, f);
     int n_keys = 0;
-    for (const oiqa_opt *o = tool->opts; o && o->name; o++)
-        if (oiqa_cli_is_config_key(o)) fprintf(f, "%s%s", n_keys++ ? ", " : "\nConfig keys (in --config FILE or --set KEY=VALUE): ", o->name);
+    list_config_keys(tool->opts, NULL, &n_keys, f);
     if (n_keys) fprintf(f, "\n");
     if (tool->example && *tool->example) {
         fprintf(f, "\nExample:\n");
@@ -114,9 +160,9 @@ static void append_quoted(oiqa_sbuf *b, const char *s)
     free(q);
 }
 
-static void append_value(oiqa_sbuf *b, const oiqa_opt *o, const void *opts)
+static void append_value(oiqa_sbuf *b, const oiqa_opt *o, const void *base)
 {
-    const char *field = (const char *)opts + o->offset;
+    const char *field = (const char *)base + o->offset;
     switch (o->type) {
     case OIQA_OPT_FLAG: oiqa_sbuf_append(b, *(const int *)field ? "true" : "false"); break;
     case OIQA_OPT_INT: oiqa_sbuf_appendf(b, "%ld", *(const long *)field); break;
@@ -140,6 +186,43 @@ static void append_value(oiqa_sbuf *b, const oiqa_opt *o, const void *opts)
         free(flow);
         break;
     }
+    case OIQA_OPT_STRINGS: {
+        const oiqa_opt_strings *l = (const oiqa_opt_strings *)field;
+        oiqa_sbuf_append(b, "[");
+        for (int i = 0; i < l->n; i++) {
+            if (i) oiqa_sbuf_append(b, ", ");
+            append_quoted(b, l->v[i]);
+        }
+        oiqa_sbuf_append(b, "]");
+        break;
+    }
+    case OIQA_OPT_NUMBERS: {
+        const oiqa_opt_numbers *l = (const oiqa_opt_numbers *)field;
+        oiqa_sbuf_append(b, "[");
+        for (int i = 0; i < l->n; i++) {
+            if (i) oiqa_sbuf_append(b, ", ");
+            oiqa_sbuf_append_double(b, l->v[i]);
+        }
+        oiqa_sbuf_append(b, "]");
+        break;
+    }
+    case OIQA_OPT_SECTION: break; /* a block: append_keys */
+    }
+}
+
+/* "key: value" lines of a table's config keys, sections as indented blocks. */
+static void append_keys(oiqa_sbuf *b, const oiqa_opt *table, const void *base, int indent)
+{
+    for (const oiqa_opt *o = table; o && o->name; o++) {
+        if (!oiqa_cli_is_config_key(o)) continue;
+        if (o->type == OIQA_OPT_SECTION) {
+            oiqa_sbuf_appendf(b, "%*s%s:\n", indent, "", o->name);
+            append_keys(b, o->sub, (const char *)base + o->offset, indent + 2);
+            continue;
+        }
+        oiqa_sbuf_appendf(b, "%*s%s: ", indent, "", o->name);
+        append_value(b, o, base);
+        oiqa_sbuf_append(b, "\n");
     }
 }
 
@@ -147,11 +230,6 @@ char *oiqa_cli_resolved_config(const oiqa_tool *tool, const void *opts)
 {
     oiqa_sbuf b = {0};
     oiqa_sbuf_append(&b, "");
-    for (const oiqa_opt *o = tool->opts; o && o->name; o++) {
-        if (!oiqa_cli_is_config_key(o)) continue;
-        oiqa_sbuf_appendf(&b, "%s: ", o->name);
-        append_value(&b, o, opts);
-        oiqa_sbuf_append(&b, "\n");
-    }
+    append_keys(&b, tool->opts, opts, 0);
     return b.s;
 }

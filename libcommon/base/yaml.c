@@ -481,7 +481,10 @@ int oiqa_yaml_check_keys(const oiqa_yaml_node *map, const char *const *known, co
 {
     if (!map) return OIQA_OK;
     char in[256] = "";
-    if (where && *where) snprintf(in, sizeof in, " in %s", where);
+    size_t where_len = where ? strlen(where) : 0;
+    int is_prefix = where_len && where[where_len - 1] == '.';
+    if (is_prefix) snprintf(in, sizeof in, " in '%.*s'", (int)(where_len - 1), where);
+    else if (where_len) snprintf(in, sizeof in, " in %s", where);
     if (map->kind != OIQA_YAML_MAP) {
         char got[64];
         oiqa_yaml_describe(map, got, sizeof got);
@@ -494,8 +497,10 @@ int oiqa_yaml_check_keys(const oiqa_yaml_node *map, const char *const *known, co
         if (found) continue;
         oiqa_sbuf list = {0};
         for (size_t k = 0; known && known[k]; k++) oiqa_sbuf_appendf(&list, "%s%s", k ? ", " : "", known[k]);
-        int rc = fail_at(map->source, map->key_lines[i], "unknown key '%s'%s (known: %s)", map->keys[i], in,
-                         list.s ? list.s : "none");
+        int rc = is_prefix ? fail_at(map->source, map->key_lines[i], "unknown key '%s%s' (known: %s)", where,
+                                     map->keys[i], list.s ? list.s : "none")
+                           : fail_at(map->source, map->key_lines[i], "unknown key '%s'%s (known: %s)", map->keys[i],
+                                     in, list.s ? list.s : "none");
         free(list.s);
         return rc;
     }

@@ -50,8 +50,10 @@ int oiqa_yaml_as_string(const oiqa_yaml_node *n, const char *what, const char **
 
 /* Refuses keys of `map` not in the NULL-terminated `known` list:
  * "SOURCE:LINE: unknown key 'sise' (known: a, b, c)"; with `where` (may be
- * NULL) "... unknown key 'sise' in WHERE (known: ...)". A NULL map (empty
- * document) is fine; a node that is not a map is refused. */
+ * NULL) "... unknown key 'sise' in WHERE (known: ...)". A `where` ending in
+ * '.' is the map's key prefix instead, for nested maps named by dotted keys:
+ * "... unknown key 'model.sise' (known: ...)". A NULL map (empty document) is
+ * fine; a node that is not a map is refused. */
 int oiqa_yaml_check_keys(const oiqa_yaml_node *map, const char *const *known, const char *where);
 
 /* Writes a node as single-line flow YAML ("[{lon: 0, lat: 0}]") into a

@@ -1,8 +1,8 @@
 /* The configuration of oiqa-train (docs/train.md): a nested YAML document
  *
- *   model:     hidden, dropout, use_restored, use_degraded, use_global,
- *              scales, aux_heads, loss_weights
- *   features:  local (oiqa-resnet file), global (oiqa-vmamba file or null)
+ *   method:    the method (methods/registry.h; default mtfi)
+ *   model:     the method's own keys (its option table: docs/mtfi.md)
+ *   features:  one file per input role of the method (MTFI: local, global)
  *   labels, splits, repeat
  *   optimizer: type (sgd | adamw), lr, momentum, weight_decay
  *   schedule:  type (constant | step | cosine), warmup, step_size, gamma, min_lr
@@ -10,56 +10,72 @@
  *
  * with the defaults of METHODS.md's MTFI reference config (SGD, lr 1e-3,
  * momentum 0.9, weight decay 1e-4, batch 16) except epochs (100, not 300).
- * Keys are applied section by section (a config file, then --set); a dotted
- * key ("model.hidden") sets one entry of a section, so --set lines override
- * single keys of a config file. The resolved text (oiqa_train_config_yaml)
- * is stored in model.h5 and compared on --resume. */
+ * Every key comes from one option table (base/cli.h): sections are maps,
+ * --set model.hidden=64 sets one key of one, and the resolved text
+ * (oiqa_train_config_yaml) is stored in model.h5 and compared on --resume.
+ * Strings of a parsed config are owned by the oiqa_cli that parsed it. */
 #ifndef OIQA_TRAIN_CONFIG_H
 #define OIQA_TRAIN_CONFIG_H
 
-#include "base/yaml.h"
-#include "models/mtfi.h"
+#include "base/cli.h"
+#include "methods/method.h"
 
 enum { OIQA_TRAIN_SGD = 0, OIQA_TRAIN_ADAMW = 1 };
 enum { OIQA_TRAIN_CONSTANT = 0, OIQA_TRAIN_STEP = 1, OIQA_TRAIN_COSINE = 2 };
 
 typedef struct {
-    /* model */
-    long hidden;
-    double dropout;
-    int use_restored, use_degraded, use_global, aux_heads;
-    int n_scales;
-    char *scales[OIQA_MTFI_MAX_SCALES];
-    double loss_weights[3]; /* quality, level, type */
-    /* features and labels */
-    char *local, *global, *labels, *splits, *repeat;
-    /* optimiser and schedule */
-    int optimizer;
+    int type; /* OIQA_TRAIN_SGD, ... */
     double lr, momentum, weight_decay;
-    int schedule;
+} oiqa_train_optimizer_config;
+
+typedef struct {
+    int type;              /* OIQA_TRAIN_CONSTANT, ... */
     long warmup, step_size; /* epochs */
     double gamma, min_lr;
+} oiqa_train_schedule_config;
+
+typedef struct {
+    const oiqa_method *m;   /* set by oiqa_train_config_bind from `method` */
+    char *method;
+    oiqa_method_opts model; /* the method's options struct */
+    char *features[OIQA_METHOD_MAX_INPUTS]; /* per input role, in the method's order */
+    char *labels, *splits, *repeat;
+    oiqa_train_optimizer_config optimizer;
+    oiqa_train_schedule_config schedule;
     long epochs, batch_size, seed;
     double clip; /* max global gradient norm; 0: off */
 } oiqa_train_config;
 
-void oiqa_train_config_defaults(oiqa_train_config *c);
-void oiqa_train_config_free(oiqa_train_config *c);
-int oiqa_train_config_copy(oiqa_train_config *dst, const oiqa_train_config *src);
+/* The option rows of the config keys for method m, offsets relative to a
+ * struct that holds an oiqa_train_config at `base` (a tool appends them to
+ * its own options). */
+#define OIQA_TRAIN_ROWS_MAX 16
+typedef struct {
+    oiqa_opt row[OIQA_TRAIN_ROWS_MAX];
+    oiqa_opt features[OIQA_METHOD_MAX_INPUTS + 1];
+    char method_help[256];
+    int n;
+} oiqa_train_rows;
+void oiqa_train_config_rows(const oiqa_method *m, size_t base, oiqa_train_rows *r);
 
-/* Applies a whole document (a map of top-level keys; sections are maps). */
-int oiqa_train_config_apply(oiqa_train_config *c, const oiqa_yaml_node *root);
-/* Applies one key: "epochs", "model" (a map), or "model.hidden"; the value
- * node is YAML. Errors (usage) name the key. */
-int oiqa_train_config_apply_key(oiqa_train_config *c, const char *key, const oiqa_yaml_node *value);
-/* KEY=VALUE with VALUE read as YAML (the --set form). */
-int oiqa_train_config_set(oiqa_train_config *c, const char *assignment);
+/* The method a command line asks for (`method` of --config, --set method=,
+ * --method; mtfi when none): a usage error naming the known ones when it is
+ * unknown. */
+int oiqa_train_method_of_args(int argc, char **argv, const oiqa_method **m);
+/* Sets c->m from c->method; a usage error if they disagree with want (when
+ * not NULL) or the method is unknown. */
+int oiqa_train_config_bind(oiqa_train_config *c, const oiqa_method *want);
+
+/* Parses text written by oiqa_train_config_yaml for method m (defaults
+ * first; a text without `method` is read as m's). Strings live in cli. */
+int oiqa_train_config_parse(const oiqa_method *m, const char *text, const char *source, oiqa_train_config *c,
+                            oiqa_cli *cli);
 /* Consistency checks (usage errors naming the key). */
 int oiqa_train_config_check(const oiqa_train_config *c);
 /* The resolved configuration as nested YAML text (malloc'ed); it reads back
- * through oiqa_train_config_apply to the same config. */
+ * through oiqa_train_config_parse to the same config. */
 char *oiqa_train_config_yaml(const oiqa_train_config *c);
-/* Parses text written by oiqa_train_config_yaml (defaults first). */
-int oiqa_train_config_parse(const char *text, const char *source, oiqa_train_config *c);
+/* The input role index of a features key, -1 when m has none of that name. */
+int oiqa_train_input_index(const oiqa_method *m, const char *role);
 
 #endif

@@ -10,30 +10,15 @@
 #include "io/ckpt_h5.h"
 #include "io/h5util.h"
 #include "io/json_mini.h"
+#include "methods/registry.h"
 
-#define MAX_PARAMS 64
-
-void oiqa_train_mtfi_config(const oiqa_train_config *c, int n_scales, const int *dims, int G,
-                            const oiqa_train_classes *cl, oiqa_mtfi_config *mc)
-{
-    memset(mc, 0, sizeof *mc);
-    mc->n_scales = n_scales;
-    for (int k = 0; k < n_scales; k++) mc->local_dim[k] = dims[k];
-    mc->global_dim = c->use_global ? G : 0;
-    mc->hidden = (int)c->hidden;
-    mc->use_restored = c->use_restored, mc->use_degraded = c->use_degraded, mc->use_global = c->use_global;
-    mc->aux_heads = c->aux_heads;
-    mc->n_levels = cl ? cl->n_levels : 0, mc->n_types = cl ? cl->n_types : 0;
-    mc->dropout = (float)c->dropout;
-    mc->w_quality = (float)c->loss_weights[0], mc->w_level = (float)c->loss_weights[1];
-    mc->w_type = (float)c->loss_weights[2];
-}
+#define MAX_PARAMS OIQA_METHOD_MAX_PARAMS
 
 void oiqa_train_optimizer_init(const oiqa_train_config *c, oiqa_optimizer *o)
 {
     memset(o, 0, sizeof *o);
-    o->kind = c->optimizer == OIQA_TRAIN_ADAMW ? OIQA_OPT_ADAMW : OIQA_OPT_SGD;
-    o->lr = c->lr, o->momentum = c->momentum, o->weight_decay = c->weight_decay;
+    o->kind = c->optimizer.type == OIQA_TRAIN_ADAMW ? OIQA_OPT_ADAMW : OIQA_OPT_SGD;
+    o->lr = c->optimizer.lr, o->momentum = c->optimizer.momentum, o->weight_decay = c->optimizer.weight_decay;
     o->beta1 = 0.9, o->beta2 = 0.999, o->eps = 1e-8;
 }
 
@@ -51,7 +36,7 @@ static int add_tensor(oiqa_ckpt *ck, const char *name, const oiqa_param *p, cons
 
 typedef struct {
     const char *kv[64];
-    char *owned[32];
+    char *owned[48];
     int n, n_owned;
 } attr_list;
 
@@ -60,23 +45,43 @@ static void attr(attr_list *a, const char *name, const char *value)
     a->kv[2 * a->n] = name, a->kv[2 * a->n + 1] = value, a->n++;
 }
 
-static void attr_owned(attr_list *a, const char *name, char *value)
+/* value malloc'ed; name too when name_owned. */
+static void attr_owned(attr_list *a, const char *name, int name_owned, char *value)
 {
     attr(a, name, value), a->owned[a->n_owned++] = value;
+    if (name_owned) a->owned[a->n_owned++] = (char *)name;
 }
 
 static char *fmt_double(double v) { return oiqa_asprintf("%.17g", v); }
 
-int oiqa_train_save(oiqa_mtfi *m, const oiqa_train_save_info *in, const char *path)
+/* The input sizes as root attributes: <role>_dims / <role>_dim. */
+static void dims_attrs(const oiqa_method *m, const oiqa_method_shape *sh, attr_list *a)
+{
+    for (int i = 0; i < m->n_inputs; i++) {
+        const char *role = m->inputs[i].role;
+        if (m->inputs[i].layout == OIQA_LAYOUT_IMAGE_CONCAT) {
+            attr_owned(a, oiqa_asprintf("%s_dim", role), 1, oiqa_asprintf("%d", sh->used[i] ? sh->dim[i][0] : 0));
+            continue;
+        }
+        oiqa_sbuf dims = {0};
+        oiqa_sbuf_append(&dims, "[");
+        for (int k = 0; sh->used[i] && k < sh->n_blocks[i]; k++)
+            oiqa_sbuf_appendf(&dims, "%s%d", k ? ", " : "", sh->dim[i][k]);
+        oiqa_sbuf_append(&dims, "]");
+        attr_owned(a, oiqa_asprintf("%s_dims", role), 1, dims.s);
+    }
+}
+
+int oiqa_train_save(const oiqa_method *m, void *model, const oiqa_train_save_info *in, const char *path)
 {
     oiqa_param *ps[MAX_PARAMS];
-    int np = oiqa_mtfi_params(m, ps, MAX_PARAMS);
+    int np = m->params(model, ps, MAX_PARAMS);
     if (np < 0) return OIQA_EXIT_DATA;
     oiqa_ckpt *ck;
     int rc = oiqa_ckpt_new("oiqa-train", &ck);
     if (rc) return rc;
     for (int i = 0; i < np && !rc; i++) rc = add_tensor(ck, ps[i]->name, ps[i], ps[i]->w);
-    if (!rc) rc = oiqa_train_norm_save(in->norm, in->scales, ck);
+    if (!rc) rc = oiqa_feature_norm_save(in->norm, ck);
     for (int i = 0; i < np && !rc && in->opt; i++) {
         char name[160];
         snprintf(name, sizeof name, "optim.m.%s", ps[i]->name);
@@ -85,33 +90,28 @@ int oiqa_train_save(oiqa_mtfi *m, const oiqa_train_save_info *in, const char *pa
         if (!rc && ps[i]->v) rc = add_tensor(ck, name, ps[i], ps[i]->v);
     }
     attr_list a = {0};
-    attr(&a, "model", "mtfi");
+    attr(&a, "model", m->name);
     attr(&a, "config", in->config_yaml);
-    attr_owned(&a, "levels", oiqa_train_classes_levels_json(in->classes));
-    attr_owned(&a, "types", oiqa_train_classes_types_json(in->classes));
-    oiqa_sbuf dims = {0};
-    oiqa_sbuf_append(&dims, "[");
-    for (int k = 0; k < m->cfg.n_scales; k++) oiqa_sbuf_appendf(&dims, "%s%d", k ? ", " : "", m->cfg.local_dim[k]);
-    oiqa_sbuf_append(&dims, "]");
-    attr_owned(&a, "local_dims", dims.s);
-    attr_owned(&a, "global_dim", oiqa_asprintf("%d", in->norm->G));
-    attr_owned(&a, "features", oiqa_feature_prov_json(in->prov, in->n_prov));
-    attr_owned(&a, "epoch", oiqa_asprintf("%ld", in->epoch));
-    attr_owned(&a, "val_srcc", fmt_double(in->val_srcc));
-    attr_owned(&a, "val_plcc", fmt_double(in->val_plcc));
+    attr_owned(&a, "levels", 0, oiqa_train_classes_levels_json(in->classes));
+    attr_owned(&a, "types", 0, oiqa_train_classes_types_json(in->classes));
+    dims_attrs(m, in->shape, &a);
+    attr_owned(&a, "features", 0, oiqa_feature_prov_json(in->prov, in->n_prov));
+    attr_owned(&a, "epoch", 0, oiqa_asprintf("%ld", in->epoch));
+    attr_owned(&a, "val_srcc", 0, fmt_double(in->val_srcc));
+    attr_owned(&a, "val_plcc", 0, fmt_double(in->val_plcc));
     if (in->opt) {
         const oiqa_rng *r = in->rng;
-        attr_owned(&a, "optimizer_step", oiqa_asprintf("%ld", in->opt->step));
+        attr_owned(&a, "optimizer_step", 0, oiqa_asprintf("%ld", in->opt->step));
         /* Every bit of the generator, so a resumed run draws the same numbers. */
-        attr_owned(&a, "rng", oiqa_asprintf("%016llx %016llx %016llx %016llx %d %a", (unsigned long long)r->s[0],
+        attr_owned(&a, "rng", 0, oiqa_asprintf("%016llx %016llx %016llx %016llx %d %a", (unsigned long long)r->s[0],
                                             (unsigned long long)r->s[1], (unsigned long long)r->s[2],
                                             (unsigned long long)r->s[3], r->has_spare, r->spare));
-        attr_owned(&a, "best_epoch", oiqa_asprintf("%ld", in->best_epoch));
-        attr_owned(&a, "best_score", fmt_double(in->best_score));
+        attr_owned(&a, "best_epoch", 0, oiqa_asprintf("%ld", in->best_epoch));
+        attr_owned(&a, "best_score", 0, fmt_double(in->best_score));
     }
     char tool[64];
     snprintf(tool, sizeof tool, "oiqa-train %s", OIQA_VERSION);
-    oiqa_weights_write_opts o = {.source_path = NULL, .arch = "mtfi", .tool = tool, .command = in->command,
+    oiqa_weights_write_opts o = {.source_path = NULL, .arch = m->name, .tool = tool, .command = in->command,
                                  .force = 1, .deflate_level = 0, .extra_attrs = a.kv, .n_extra_attrs = a.n};
     if (!rc) rc = oiqa_ckpt_write_h5(ck, path, &o);
     for (int i = 0; i < a.n_owned; i++) free(a.owned[i]);
@@ -128,7 +128,7 @@ static char *need_attr(hid_t f, const char *name, const char *path, int *rc)
     return s;
 }
 
-static int parse_dims(const char *text, const char *path, int *dims, int max, int *n)
+static int parse_dims(const char *text, const char *attr_name, const char *path, int *dims, int max, int *n)
 {
     char err[128];
     oiqa_json *j = text ? oiqa_json_parse(text, strlen(text), err, sizeof err) : NULL;
@@ -137,7 +137,7 @@ static int parse_dims(const char *text, const char *path, int *dims, int max, in
         ok = j->kids[i].type == OIQA_JSON_INT && j->kids[i].i >= 1;
         if (ok) dims[i] = (int)j->kids[i].i;
     }
-    int rc = ok ? OIQA_OK : oiqa_fail(OIQA_EXIT_DATA, path, "attribute 'local_dims' is not a list of sizes");
+    int rc = ok ? OIQA_OK : oiqa_fail(OIQA_EXIT_DATA, path, "attribute '%s' is not a list of sizes", attr_name);
     if (!rc) *n = j->n;
     oiqa_json_free(j);
     return rc;
@@ -180,13 +180,46 @@ static int parse_state(hid_t f, const char *path, oiqa_train_model *tm)
 
 void oiqa_train_model_free(oiqa_train_model *tm)
 {
-    oiqa_mtfi_free(&tm->model);
-    oiqa_train_config_free(&tm->cfg);
+    if (tm->m && tm->model) tm->m->free(tm->model);
+    oiqa_cli_free(&tm->cfg_cli);
     free(tm->config_yaml);
     oiqa_train_classes_free(&tm->classes);
-    oiqa_train_norm_free(&tm->norm);
+    oiqa_feature_norm_free(&tm->norm);
     for (int i = 0; i < tm->n_prov; i++) oiqa_feature_prov_free(&tm->prov[i]);
     memset(tm, 0, sizeof *tm);
+}
+
+/* The input sizes of the <role>_dims / <role>_dim attributes. */
+static int read_shape(hid_t f, const char *path, oiqa_train_model *tm)
+{
+    const oiqa_method *m = tm->m;
+    int rc = OIQA_OK;
+    memset(&tm->shape, 0, sizeof tm->shape);
+    tm->shape.classes = &tm->classes;
+    for (int i = 0; i < m->n_inputs && !rc; i++) {
+        const char *role = m->inputs[i].role;
+        int concat = m->inputs[i].layout == OIQA_LAYOUT_IMAGE_CONCAT;
+        char name[96];
+        snprintf(name, sizeof name, concat ? "%s_dim" : "%s_dims", role);
+        char *text = need_attr(f, name, path, &rc);
+        if (rc) break;
+        tm->shape.used[i] = tm->sel.use[i];
+        if (concat) {
+            int G = atoi(text);
+            tm->shape.n_blocks[i] = 1, tm->shape.dim[i][0] = G;
+            if (tm->sel.use[i] && G < 1)
+                rc = oiqa_fail(OIQA_EXIT_DATA, path, "attribute '%s' is %s, but the config reads features.%s", name,
+                               text, role);
+        } else if (tm->sel.use[i]) {
+            int nd = 0;
+            rc = parse_dims(text, name, path, tm->shape.dim[i], OIQA_METHOD_MAX_BLOCKS, &nd);
+            if (!rc && nd != tm->sel.n_blocks[i])
+                rc = oiqa_fail(OIQA_EXIT_DATA, path, "%d input sizes for %d %s blocks", nd, tm->sel.n_blocks[i], role);
+            tm->shape.n_blocks[i] = nd;
+        }
+        free(text);
+    }
+    return rc;
 }
 
 int oiqa_train_load(const char *path, oiqa_train_model *tm)
@@ -203,35 +236,30 @@ int oiqa_train_load(const char *path, oiqa_train_model *tm)
         return oiqa_h5_open_failure(path, "cannot open");
     }
     char *model = need_attr(f, "model", path, &rc), *levels = need_attr(f, "levels", path, &rc);
-    char *types = need_attr(f, "types", path, &rc), *ldims = need_attr(f, "local_dims", path, &rc);
-    char *gdim = need_attr(f, "global_dim", path, &rc), *feat = need_attr(f, "features", path, &rc);
+    char *types = need_attr(f, "types", path, &rc), *feat = need_attr(f, "features", path, &rc);
     char *epoch = need_attr(f, "epoch", path, &rc), *vs = need_attr(f, "val_srcc", path, &rc);
     char *vp = need_attr(f, "val_plcc", path, &rc);
-    tm->config_yaml = need_attr(f, "config", path, &rc);
-    if (!rc && strcmp(model, "mtfi")) rc = oiqa_fail(OIQA_EXIT_DATA, path, "model '%s': this build knows 'mtfi'", model);
-    oiqa_train_config_defaults(&tm->cfg);
-    if (!rc) {
-        oiqa_train_config_free(&tm->cfg);
-        rc = oiqa_train_config_parse(tm->config_yaml, path, &tm->cfg);
-    }
+    char *config = need_attr(f, "config", path, &rc);
+    if (!rc && !(tm->m = oiqa_method_find(model)))
+        rc = oiqa_fail(OIQA_EXIT_DATA, path, "model '%s': this build knows %s", model, oiqa_method_names());
+    if (!rc) rc = oiqa_train_config_parse(tm->m, config, path, &tm->cfg, &tm->cfg_cli);
+    /* The resolved text of this version (an older file's reads the same). */
+    if (!rc) tm->config_yaml = oiqa_train_config_yaml(&tm->cfg);
+    if (!rc) tm->m->select(&tm->cfg.model, &tm->sel);
     if (!rc) rc = oiqa_train_classes_parse(&tm->classes, levels, types, path);
-    int dims[OIQA_MTFI_MAX_SCALES], nd = 0, G = gdim ? atoi(gdim) : 0;
-    if (!rc) rc = parse_dims(ldims, path, dims, OIQA_MTFI_MAX_SCALES, &nd);
-    if (!rc && nd != tm->cfg.n_scales)
-        rc = oiqa_fail(OIQA_EXIT_DATA, path, "%d input sizes for %d scales", nd, tm->cfg.n_scales);
-    if (!rc) rc = oiqa_feature_prov_parse(feat, path, tm->prov, 2, &tm->n_prov);
+    if (!rc) rc = read_shape(f, path, tm);
+    if (!rc) rc = oiqa_feature_prov_parse(feat, path, tm->prov, OIQA_METHOD_MAX_INPUTS, &tm->n_prov);
     if (!rc) {
         tm->epoch = strtol(epoch, NULL, 10), tm->val_srcc = strtod(vs, NULL), tm->val_plcc = strtod(vp, NULL);
-        oiqa_mtfi_config mc;
-        oiqa_train_mtfi_config(&tm->cfg, nd, dims, G, &tm->classes, &mc);
         oiqa_rng r;
         oiqa_rng_seed(&r, 0); /* the draws are overwritten by the file's weights */
-        rc = oiqa_mtfi_init(&tm->model, &mc, &r);
+        rc = tm->m->build(&tm->cfg.model, &tm->shape, &r, &tm->model);
     }
-    if (!rc) rc = oiqa_train_norm_load(&tm->norm, tm->cfg.scales, nd, dims, G, ck, path);
+    if (!rc) rc = oiqa_feature_norm_load(&tm->norm, tm->m, &tm->sel, &tm->shape, ck, path);
     if (!rc) rc = parse_state(f, path, tm);
     oiqa_param *ps[MAX_PARAMS];
-    int np = rc ? 0 : oiqa_mtfi_params(&tm->model, ps, MAX_PARAMS);
+    int np = rc ? 0 : tm->m->params(tm->model, ps, MAX_PARAMS);
+    if (np < 0) rc = OIQA_EXIT_DATA, np = 0;
     for (int i = 0; i < np && !rc; i++) {
         rc = read_param(ck, ps[i]->name, ps[i], &ps[i]->w, path, 0);
         char name[160];
@@ -240,7 +268,7 @@ int oiqa_train_load(const char *path, oiqa_train_model *tm)
         snprintf(name, sizeof name, "optim.v.%s", ps[i]->name);
         if (!rc && tm->has_state) rc = read_param(ck, name, ps[i], &ps[i]->v, path, 1);
     }
-    free(model), free(levels), free(types), free(ldims), free(gdim), free(feat), free(epoch), free(vs), free(vp);
+    free(model), free(levels), free(types), free(feat), free(epoch), free(vs), free(vp), free(config);
     H5Fclose(f);
     oiqa_ckpt_close(ck);
     if (rc) oiqa_train_model_free(tm);

@@ -1,4 +1,4 @@
-/* The MTFI training loop; see train/train_loop.h. */
+/* The training engine of every method; see train/train_loop.h. */
 #include "train/train_loop.h"
 
 #include <errno.h>
@@ -17,10 +17,10 @@
 #include "iqa/metrics.h"
 #include "iqa/split.h"
 #include "nn/activation.h"
-#include "train/train_batch.h"
+#include "methods/predict.h"
 #include "train/train_io.h"
 
-#define MAX_PARAMS 64
+#define MAX_PARAMS OIQA_METHOD_MAX_PARAMS
 
 /* Everything one run holds. */
 typedef struct {
@@ -30,14 +30,17 @@ typedef struct {
     char *model_path, *last_path, *log_path;
     oiqa_labels labels;
     oiqa_splits splits;
-    oiqa_train_data data;            /* train rows first, then val rows */
+    const oiqa_method *m;
+    oiqa_method_select sel;
+    oiqa_method_shape shape;
+    oiqa_feature_set data;           /* train rows first, then val rows */
     int n_train, n_val;
     double *mos;                     /* per data row */
+    double *target;                  /* per data row: mos on the normalised scale */
     int *level, *type;               /* class index per data row (-1: none) */
     oiqa_train_classes classes;
-    oiqa_train_norm norm;
-    oiqa_mtfi model;
-    int model_ready;
+    oiqa_feature_norm norm;
+    void *model;
     oiqa_param *params[MAX_PARAMS];
     int n_params;
     oiqa_optimizer opt;
@@ -87,11 +90,9 @@ static int load_data(run_state *st)
     if (st->n_train < 2)
         rc = oiqa_fail(OIQA_EXIT_DATA, c->splits,
                        "column s%d has %d training image(s) among the labels; at least 2 are needed", rep, st->n_train);
-    oiqa_train_data_spec spec = {.local = c->local, .global = c->use_global ? c->global : NULL, .scales = c->scales,
-                                 .n_scales = c->n_scales, .need_restored = c->use_restored,
-                                 .need_degraded = c->use_degraded, .hash = 1};
+    oiqa_feature_spec spec = {.method = st->m, .sel = &st->sel, .paths = (const char *const *)c->features, .hash = 1};
     int nd = st->n_train + st->n_val;
-    if (!rc) rc = oiqa_train_data_load(&spec, names, lines, nd, c->labels, &st->data);
+    if (!rc) rc = oiqa_feature_set_load(&spec, names, lines, nd, c->labels, &st->data);
     if (!rc) {
         oiqa_train_classes_build(&st->classes, &st->labels, rows, st->n_train);
         st->mos = oiqa_xmalloc((size_t)nd * sizeof *st->mos);
@@ -105,9 +106,12 @@ static int load_data(run_state *st)
         }
         int *tr = oiqa_xmalloc((size_t)st->n_train * sizeof *tr);
         for (int j = 0; j < st->n_train; j++) tr[j] = j;
-        rc = oiqa_train_norm_fit(&st->norm, &st->data, tr, st->n_train, st->mos);
-        if (!rc) oiqa_train_norm_apply(&st->norm, &st->data);
+        rc = oiqa_feature_norm_fit(&st->norm, &st->data, tr, st->n_train, st->mos);
+        if (!rc) oiqa_feature_norm_apply(&st->norm, &st->data);
         free(tr);
+        st->target = oiqa_xmalloc((size_t)nd * sizeof *st->target);
+        for (int j = 0; j < nd; j++) st->target[j] = (st->mos[j] - st->norm.target_mean) / st->norm.target_std;
+        oiqa_feature_set_shape(&st->data, &st->classes, &st->shape);
     }
     free(rows), free(lines), free(names);
     return rc;
@@ -118,25 +122,33 @@ static int load_data(run_state *st)
 static int save(run_state *st, const char *path, long epoch, double srcc, double plcc, int with_state)
 {
     oiqa_train_save_info in = {
-        .config_yaml = st->yaml, .classes = &st->classes, .norm = &st->norm, .scales = st->cfg->scales,
-        .prov = {&st->data.local_prov, &st->data.global_prov}, .n_prov = st->data.has_global ? 2 : 1,
+        .config_yaml = st->yaml, .classes = &st->classes, .norm = &st->norm, .shape = &st->shape,
         .epoch = epoch, .val_srcc = srcc, .val_plcc = plcc, .command = st->o->command,
         .opt = with_state ? &st->opt : NULL, .rng = &st->rng, .best_epoch = st->best_epoch,
         .best_score = st->best_score,
     };
-    return oiqa_train_save(&st->model, &in, path);
+    for (int i = 0; i < st->data.n_inputs; i++)
+        if (st->data.in[i].used) in.prov[in.n_prov++] = &st->data.in[i].prov;
+    return oiqa_train_save(st->m, st->model, &in, path);
 }
 
-static const char LOG_HEADER[] =
-    "epoch,lr,train_loss,train_quality,train_level,train_type,val_loss,val_plcc,val_srcc,seconds\n";
+/* "epoch,lr,train_loss,train_<part>...,val_loss,val_plcc,val_srcc,seconds" */
+static char *log_header(const oiqa_method *m)
+{
+    oiqa_sbuf b = {0};
+    oiqa_sbuf_append(&b, "epoch,lr,train_loss");
+    for (int i = 0; i < m->n_parts; i++) oiqa_sbuf_appendf(&b, ",train_%s", m->loss_parts[i]);
+    oiqa_sbuf_append(&b, ",val_loss,val_plcc,val_srcc,seconds\n");
+    return b.s;
+}
 
 /* Keeps the header and the first `epochs` rows of log.csv (a resumed run
  * continues after the checkpoint's epoch; rows written later are dropped). */
-static int truncate_log(const char *path, long epochs)
+static int truncate_log(const char *path, const char *header, long epochs)
 {
     FILE *f = fopen(path, "r");
     oiqa_sbuf keep = {0};
-    oiqa_sbuf_append(&keep, LOG_HEADER);
+    oiqa_sbuf_append(&keep, header);
     if (f) {
         char line[1024];
         long row = -1;
@@ -164,12 +176,9 @@ static int append_log(const char *path, const char *row)
 
 static int init_model(run_state *st)
 {
-    oiqa_mtfi_config mc;
-    oiqa_train_mtfi_config(st->cfg, st->data.n_scales, st->data.dim, st->data.G, &st->classes, &mc);
     oiqa_rng_seed(&st->rng, (uint64_t)st->cfg->seed);
-    int rc = oiqa_mtfi_init(&st->model, &mc, &st->rng);
+    int rc = st->m->build(&st->cfg->model, &st->shape, &st->rng, &st->model);
     if (rc) return rc;
-    st->model_ready = 1;
     oiqa_train_optimizer_init(st->cfg, &st->opt);
     st->best_epoch = 0, st->best_score = -INFINITY;
     return OIQA_OK;
@@ -182,14 +191,17 @@ static int resume_state(run_state *st)
     int rc = oiqa_train_load(st->last_path, &tm);
     if (rc) return rc;
     char la[160], lb[160];
-    int line = oiqa_first_differing_line(tm.config_yaml, st->yaml, la, lb, sizeof la);
-    if (line)
+    int line = tm.m != st->m ? 1 : oiqa_first_differing_line(tm.config_yaml, st->yaml, la, lb, sizeof la);
+    if (tm.m != st->m)
+        rc = oiqa_fail(OIQA_EXIT_USAGE, st->last_path, "holds a %s model, the config trains %s", tm.m->name,
+                       st->m->name);
+    else if (line)
         rc = oiqa_fail(OIQA_EXIT_USAGE, st->last_path, "was trained with another config (line %d: '%s', now '%s'): "
                        "--resume needs the same config", line, la, lb);
     else if (!tm.has_state)
         rc = oiqa_fail(OIQA_EXIT_DATA, st->last_path, "holds no training state");
     oiqa_param *theirs[MAX_PARAMS];
-    int n = rc ? 0 : oiqa_mtfi_params(&tm.model, theirs, MAX_PARAMS);
+    int n = rc ? 0 : tm.m->params(tm.model, theirs, MAX_PARAMS);
     if (!rc && n != st->n_params) rc = oiqa_fail(OIQA_EXIT_DATA, st->last_path, "holds another model's parameters");
     for (int i = 0; i < n && !rc; i++) {
         oiqa_param *p = st->params[i], *q = theirs[i];
@@ -223,35 +235,29 @@ static int resume_state(run_state *st)
 /* ---- one epoch ------------------------------------------------------------- */
 
 typedef struct {
-    double loss, quality, level, type; /* means over the images */
+    double loss, part[OIQA_METHOD_MAX_PARTS]; /* means over the images */
 } loss_parts;
 
-/* Loss parts of B rows from outputs (the same formulas as the tape's). */
-static void add_parts(const run_state *st, const float *q, const float *pl, const float *pt, const int *rows, int B,
-                      double *sum, int *n_l, int *n_t)
+/* The targets of rows[0..B) (copies into the caller's arrays). */
+static void batch_targets(const run_state *st, const int *rows, int B, double *score, int *lv, int *ty,
+                          oiqa_method_targets *t)
 {
-    const oiqa_mtfi_config *mc = &st->model.cfg;
-    for (int b = 0; b < B; b++) {
-        int r = rows[b];
-        double t = (st->mos[r] - st->norm.target_mean) / st->norm.target_std, e = q[b] - t;
-        sum[0] += e * e;
-        if (!mc->aux_heads) continue;
-        if (st->level[r] >= 0) sum[1] -= log(fmax(pl[(size_t)b * mc->n_levels + st->level[r]], 1e-30)), (*n_l)++;
-        if (st->type[r] >= 0) sum[2] -= log(fmax(pt[(size_t)b * mc->n_types + st->type[r]], 1e-30)), (*n_t)++;
-    }
+    for (int b = 0; b < B; b++) score[b] = st->target[rows[b]], lv[b] = st->level[rows[b]], ty[b] = st->type[rows[b]];
+    t->score = score, t->level = lv, t->type = ty;
 }
 
-static void finish_parts(const run_state *st, const double *sum, int n, int n_l, int n_t, loss_parts *lp)
+/* The parts' means: a part no image counts is 0, the first (the score's)
+ * NaN when there are no images at all. */
+static void finish_parts(const run_state *st, const double *sum, const long *count, loss_parts *lp)
 {
-    const oiqa_mtfi_config *mc = &st->model.cfg;
-    lp->quality = n ? sum[0] / n : NAN;
-    lp->level = mc->aux_heads && n_l ? sum[1] / n_l : 0;
-    lp->type = mc->aux_heads && n_t ? sum[2] / n_t : 0;
-    lp->loss = mc->w_quality * lp->quality + (mc->aux_heads ? mc->w_level * lp->level + mc->w_type * lp->type : 0);
+    for (int i = 0; i < st->m->n_parts; i++)
+        lp->part[i] = count[i] ? sum[i] / count[i] : i == 0 ? NAN : 0;
+    lp->loss = st->m->log_total(st->model, lp->part);
 }
 
 static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, loss_parts *lp)
 {
+    const oiqa_method *m = st->m;
     int n = st->n_train, bs = (int)st->cfg->batch_size;
     int *perm = oiqa_xmalloc((size_t)n * sizeof *perm);
     for (int i = 0; i < n; i++) perm[i] = i;
@@ -260,30 +266,29 @@ static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, 
         int t = perm[i];
         perm[i] = perm[j], perm[j] = t;
     }
-    const oiqa_mtfi_config *mc = &st->model.cfg;
-    double sum[3] = {0};
+    double sum[OIQA_METHOD_MAX_PARTS] = {0};
+    long count[OIQA_METHOD_MAX_PARTS] = {0};
     double running = 0; /* the epoch's mean batch loss so far, for the progress bar */
-    int seen = 0;
-    int n_l = 0, n_t = 0, rc = OIQA_OK, maxk = mc->n_levels > mc->n_types ? mc->n_levels : mc->n_types;
+    int seen = 0, rc = OIQA_OK;
     int *lv = oiqa_xmalloc((size_t)bs * sizeof *lv), *ty = oiqa_xmalloc((size_t)bs * sizeof *ty);
     float *target = oiqa_xmalloc((size_t)bs * sizeof *target);
-    float *pl = oiqa_xmalloc((size_t)bs * (maxk + 1) * sizeof *pl), *pt = oiqa_xmalloc((size_t)bs * (maxk + 1) * sizeof *pt);
+    double *score = oiqa_xmalloc((size_t)bs * sizeof *score);
     for (int b0 = 0; b0 < n && !rc; b0 += bs) {
         int B = n - b0 < bs ? n - b0 : bs;
         const int *rows = perm + b0;
-        for (int b = 0; b < B; b++) {
+        oiqa_method_targets tg;
+        batch_targets(st, rows, B, score, lv, ty, &tg);
+        for (int b = 0; b < B; b++)
             target[b] = (float)((st->mos[rows[b]] - st->norm.target_mean) / st->norm.target_std);
-            lv[b] = st->level[rows[b]], ty[b] = st->type[rows[b]];
-        }
         oiqa_ag_reset(st->ag);
-        oiqa_mtfi_inputs in;
-        oiqa_mtfi_outputs out;
-        rc = oiqa_train_batch_inputs(st->ag, &st->model, &st->data, rows, B, &in);
-        if (!rc) rc = oiqa_mtfi_forward(st->ag, &st->model, &in, &st->rng, &out);
+        oiqa_method_batch in;
+        oiqa_agv out[OIQA_METHOD_MAX_OUTPUTS];
+        rc = oiqa_feature_set_batch(st->ag, &st->data, rows, B, &in);
+        if (!rc) rc = m->forward(st->model, st->ag, &in, &st->rng, out);
         if (rc) break;
         int tshape[2] = {B, 1};
         oiqa_agv t = oiqa_ag_input(st->ag, target, 2, tshape);
-        oiqa_agv loss = oiqa_mtfi_loss(st->ag, &st->model, &out, t, mc->aux_heads ? lv : NULL, mc->aux_heads ? ty : NULL);
+        oiqa_agv loss = m->loss(st->model, st->ag, out, t, lv, ty);
         for (int i = 0; i < st->n_params; i++) oiqa_param_zero_grad(st->params[i]);
         if (loss < 0 || oiqa_ag_backward(st->ag, loss)) {
             rc = OIQA_EXIT_DATA;
@@ -295,12 +300,11 @@ static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, 
                            isnan(lval) ? "NaN" : "infinite");
             break;
         }
-        for (int b = 0; mc->aux_heads && b < B; b++) {
-            size_t ol = (size_t)b * mc->n_levels, ot = (size_t)b * mc->n_types;
-            oiqa_softmax_rows(oiqa_ag_data(st->ag, out.level) + ol, 1, mc->n_levels, pl + ol);
-            oiqa_softmax_rows(oiqa_ag_data(st->ag, out.type) + ot, 1, mc->n_types, pt + ot);
-        }
-        add_parts(st, oiqa_ag_data(st->ag, out.quality), pl, pt, rows, B, sum, &n_l, &n_t);
+        oiqa_method_pred p = {.n = B};
+        rc = oiqa_method_pred_take(st->ag, m, out, B, 0, &p);
+        if (!rc) m->log_parts(st->model, &p, &tg, sum, count);
+        oiqa_method_pred_free(&p);
+        if (rc) break;
         if (st->cfg->clip > 0) oiqa_clip_grad_norm(st->params, st->n_params, st->cfg->clip);
         rc = oiqa_optimizer_step(&st->opt, st->params, st->n_params, lr);
         running += (double)lval * B, seen += B;
@@ -312,8 +316,8 @@ static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, 
         oiqa_progress_add(pg, 1);
     }
     oiqa_ag_reset(st->ag);
-    finish_parts(st, sum, n, n_l, n_t, lp);
-    free(perm), free(lv), free(ty), free(target), free(pl), free(pt);
+    finish_parts(st, sum, count, lp);
+    free(perm), free(lv), free(ty), free(target), free(score);
     return rc;
 }
 
@@ -321,22 +325,26 @@ static int validate(run_state *st, loss_parts *lp, double *plcc, double *srcc)
 {
     *plcc = *srcc = NAN;
     memset(lp, 0, sizeof *lp);
-    lp->loss = lp->quality = NAN;
+    lp->loss = lp->part[0] = NAN;
     if (!st->n_val) return OIQA_OK;
     int *rows = oiqa_xmalloc((size_t)st->n_val * sizeof *rows);
     for (int i = 0; i < st->n_val; i++) rows[i] = st->n_train + i;
-    oiqa_train_pred p;
-    int rc = oiqa_train_predict(st->ag, &st->model, &st->data, rows, st->n_val, (int)st->cfg->batch_size, &p);
+    oiqa_method_pred p;
+    int rc = oiqa_method_predict(st->ag, st->m, st->model, &st->data, rows, st->n_val, (int)st->cfg->batch_size, &p);
     if (!rc) {
-        double sum[3] = {0};
-        int n_l = 0, n_t = 0;
-        add_parts(st, p.quality, p.p_level, p.p_type, rows, st->n_val, sum, &n_l, &n_t);
-        finish_parts(st, sum, st->n_val, n_l, n_t, lp);
+        double sum[OIQA_METHOD_MAX_PARTS] = {0};
+        long count[OIQA_METHOD_MAX_PARTS] = {0};
+        double *score = oiqa_xmalloc((size_t)st->n_val * sizeof *score);
+        int *lv = oiqa_xmalloc((size_t)st->n_val * sizeof *lv), *ty = oiqa_xmalloc((size_t)st->n_val * sizeof *ty);
+        oiqa_method_targets tg;
+        batch_targets(st, rows, st->n_val, score, lv, ty, &tg);
+        st->m->log_parts(st->model, &p, &tg, sum, count);
+        finish_parts(st, sum, count, lp);
         double *x = oiqa_xmalloc((size_t)st->n_val * sizeof *x), *y = oiqa_xmalloc((size_t)st->n_val * sizeof *y);
-        for (int i = 0; i < st->n_val; i++) x[i] = p.quality[i], y[i] = st->mos[rows[i]];
+        for (int i = 0; i < st->n_val; i++) x[i] = p.v[0][i], y[i] = st->mos[rows[i]];
         if (st->n_val >= 2) *plcc = oiqa_pearson(x, y, st->n_val), *srcc = oiqa_spearman(x, y, st->n_val);
-        free(x), free(y);
-        oiqa_train_pred_free(&p);
+        free(x), free(y), free(score), free(lv), free(ty);
+        oiqa_method_pred_free(&p);
     }
     free(rows);
     return rc;
@@ -368,31 +376,33 @@ static int prepare_outputs(run_state *st)
 static void free_state(run_state *st)
 {
     if (st->ag) oiqa_ag_free(st->ag);
-    if (st->model_ready) oiqa_mtfi_free(&st->model);
-    oiqa_train_norm_free(&st->norm);
+    if (st->model) st->m->free(st->model);
+    oiqa_feature_norm_free(&st->norm);
     oiqa_train_classes_free(&st->classes);
-    oiqa_train_data_free(&st->data);
+    oiqa_feature_set_free(&st->data);
     oiqa_labels_free(&st->labels);
     oiqa_splits_free(&st->splits);
-    free(st->mos), free(st->level), free(st->type);
+    free(st->mos), free(st->target), free(st->level), free(st->type);
     free(st->yaml), free(st->model_path), free(st->last_path), free(st->log_path);
 }
 
 static int run_epochs(run_state *st, oiqa_train_result *res)
 {
     const oiqa_train_config *c = st->cfg;
-    oiqa_schedule sched = {.kind = c->schedule == OIQA_TRAIN_STEP     ? OIQA_SCHED_STEP
-                                   : c->schedule == OIQA_TRAIN_COSINE ? OIQA_SCHED_COSINE
-                                                                      : OIQA_SCHED_CONSTANT,
-                           .lr = c->lr, .min_lr = c->min_lr, .warmup = c->warmup, .step_size = c->step_size,
-                           .gamma = c->gamma, .total = c->epochs};
+    oiqa_schedule sched = {.kind = c->schedule.type == OIQA_TRAIN_STEP     ? OIQA_SCHED_STEP
+                                   : c->schedule.type == OIQA_TRAIN_COSINE ? OIQA_SCHED_COSINE
+                                                                           : OIQA_SCHED_CONSTANT,
+                           .lr = c->optimizer.lr, .min_lr = c->schedule.min_lr, .warmup = c->schedule.warmup,
+                           .step_size = c->schedule.step_size, .gamma = c->schedule.gamma, .total = c->epochs};
     long last = c->epochs;
     if (st->o->stop_after > 0 && st->o->stop_after < last) last = st->o->stop_after;
     long per_epoch = (st->n_train + c->batch_size - 1) / c->batch_size;
     oiqa_progress *pg = st->o->progress && last > st->start_epoch
                             ? oiqa_progress_start("train", "batch", per_epoch * (last - st->start_epoch))
                             : NULL;
-    int rc = truncate_log(st->log_path, st->start_epoch);
+    char *header = log_header(st->m);
+    int rc = truncate_log(st->log_path, header, st->start_epoch);
+    free(header);
     double total_s = 0;
     for (long e = st->start_epoch; e < last && !rc; e++) {
         double t0 = oiqa_now_seconds(), lr = oiqa_schedule_lr(&sched, e), plcc, srcc;
@@ -411,10 +421,12 @@ static int run_epochs(run_state *st, oiqa_train_result *res)
         char note[160];
         snprintf(note, sizeof note, "epoch %ld/%ld loss %.4f val srcc %.4f", e + 1, c->epochs, tr.loss, srcc);
         oiqa_progress_note(pg, note);
-        char *row = oiqa_asprintf("%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f\n", e + 1, lr, tr.loss, tr.quality,
-                                  tr.level, tr.type, va.loss, plcc, srcc, secs);
-        rc = append_log(st->log_path, row);
-        free(row);
+        oiqa_sbuf row = {0};
+        oiqa_sbuf_appendf(&row, "%ld,%.9g,%.9g", e + 1, lr, tr.loss);
+        for (int i = 0; i < st->m->n_parts; i++) oiqa_sbuf_appendf(&row, ",%.9g", tr.part[i]);
+        oiqa_sbuf_appendf(&row, ",%.9g,%.9g,%.9g,%.3f\n", va.loss, plcc, srcc, secs);
+        rc = append_log(st->log_path, row.s);
+        free(row.s);
         if (!rc && best) rc = save(st, st->model_path, e + 1, srcc, plcc, 0);
         if (!rc) rc = save(st, st->last_path, e + 1, srcc, plcc, 1);
     }
@@ -427,14 +439,15 @@ static int run_epochs(run_state *st, oiqa_train_result *res)
 int oiqa_train_run(const oiqa_train_config *cfg, const oiqa_train_opts *o, oiqa_train_result *res)
 {
     memset(res, 0, sizeof *res);
-    run_state st = {.cfg = cfg, .o = o};
-    int rc = oiqa_train_config_check(cfg);
+    run_state st = {.cfg = cfg, .o = o, .m = cfg->m};
+    int rc = st.m ? oiqa_train_config_check(cfg) : oiqa_fail(OIQA_EXIT_USAGE, NULL, "no method: bind the config first");
+    if (!rc) st.m->select(&cfg->model, &st.sel);
     if (!rc) rc = prepare_outputs(&st);
     if (!rc) st.yaml = oiqa_train_config_yaml(cfg);
     if (!rc) rc = load_data(&st);
     if (!rc) rc = init_model(&st);
     if (!rc) {
-        st.n_params = oiqa_mtfi_params(&st.model, st.params, MAX_PARAMS);
+        st.n_params = st.m->params(st.model, st.params, MAX_PARAMS);
         if (st.n_params < 0) rc = OIQA_EXIT_DATA;
     }
     if (!rc && o->resume) rc = resume_state(&st);
@@ -442,8 +455,14 @@ int oiqa_train_run(const oiqa_train_config *cfg, const oiqa_train_opts *o, oiqa_
     if (!rc) rc = oiqa_mkdir_p(o->out_dir);
     if (!rc && !(st.ag = oiqa_ag_new())) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
     if (!rc) {
-        oiqa_info("training on %d images, validating on %d (%d viewports, %d scales%s)", st.n_train, st.n_val,
-                  st.data.V, st.data.n_scales, st.data.has_global ? ", global features" : "");
+        oiqa_sbuf what = {0};
+        oiqa_sbuf_append(&what, "");
+        for (int i = 0; i < st.data.n_inputs; i++)
+            if (st.data.in[i].used)
+                oiqa_sbuf_appendf(&what, "%s%s: %d x %d block(s)", what.len ? ", " : "", st.m->inputs[i].role,
+                                  st.data.in[i].V, st.data.in[i].n_blocks);
+        oiqa_info("training %s on %d images, validating on %d (%s)", st.m->name, st.n_train, st.n_val, what.s);
+        free(what.s);
         rc = run_epochs(&st, res);
     }
     res->best_epoch = st.best_epoch, res->best_srcc = st.best_srcc, res->best_plcc = st.best_plcc;

@@ -1,23 +1,24 @@
-/* Training the MTFI model on cached features (oiqa-train; docs/train.md).
+/* The training engine of every method (oiqa-train; docs/train.md).
  *
  * Data: labels.csv and splits.csv (the configured repeat column), checked
- * content-disjoint (iqa/split.h); the train and val images are loaded from
- * the feature files (train/train_data.h), z-scored with the training
- * statistics (train/train_norm.h); class vocabularies from the training
- * labels (train/train_classes.h).
+ * content-disjoint (iqa/split.h); the train and val images' features are
+ * loaded as the method's inputs declare them (methods/features.h), z-scored
+ * with the training statistics (methods/feature_norm.h); class vocabularies
+ * from the training labels (methods/classes.h).
  *
- * Loop: the model's weights are drawn from oiqa_rng seeded with `seed`;
- * every epoch the training images are put in a fresh random order (a
- * Fisher-Yates shuffle of 0..n-1 with the same generator, which also drives
- * dropout) and cut into mini-batches of batch_size (the last one smaller);
- * each batch: forward, the loss of models/mtfi.h, backward, optional global
- * gradient-norm clipping, one optimiser step at the epoch's learning rate
- * (the schedule is evaluated per epoch: warmup epochs of linear warm-up,
- * then constant / step / cosine over the remaining epochs). After each
- * epoch the val images are predicted (evaluation mode): val loss, PLCC and
- * SRCC. The checkpoint with the highest val SRCC + PLCC is model.h5 (the
- * last epoch's without val images); last.h5 holds the last epoch's weights
- * and the whole training state, for --resume; log.csv gets a row per epoch.
+ * Loop: the model's weights are drawn (the method's build hook) from
+ * oiqa_rng seeded with `seed`; every epoch the training images are put in a
+ * fresh random order (a Fisher-Yates shuffle of 0..n-1 with the same
+ * generator, which also drives dropout) and cut into mini-batches of
+ * batch_size (the last one smaller); each batch: forward, the method's loss,
+ * backward, optional global gradient-norm clipping, one optimiser step at
+ * the epoch's learning rate (the schedule is evaluated per epoch: warmup
+ * epochs of linear warm-up, then constant / step / cosine over the remaining
+ * epochs). After each epoch the val images are predicted (evaluation mode):
+ * val loss, PLCC and SRCC. The checkpoint with the highest val SRCC + PLCC
+ * is model.h5 (the last epoch's without val images); last.h5 holds the last
+ * epoch's weights and the whole training state, for --resume; log.csv gets
+ * a row per epoch, with a train_<part> column per loss part of the method.
  *
  * The same config, data, seed and thread count give bit-identical weights;
  * a resumed run ends with the same weights as an uninterrupted one. */

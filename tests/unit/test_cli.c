@@ -608,6 +608,632 @@ static void t_expand_inputs(void)
     CHECK(freopen("/dev/null", "r", stdin) != NULL);
 }
 
+/* ---- sections and lists ------------------------------------------------ */
+
+/* The shape of oiqa-train's options: two sections of model and optimizer keys. */
+typedef struct {
+    long hidden;
+    double dropout;
+    int use_restored;
+    oiqa_opt_strings scales;
+    oiqa_opt_numbers loss_weights;
+} model_opts;
+
+typedef struct {
+    int type;
+    double lr;
+} optimizer_opts;
+
+typedef struct {
+    char *out;
+    model_opts model;
+    optimizer_opts optimizer;
+    long epochs;
+} train_opts;
+
+static const char *const optimizer_names[] = {"sgd", "adamw", NULL};
+
+#define MOFF(f) offsetof(model_opts, f)
+static const oiqa_opt model_table[] = {
+    {.name = "hidden", .type = OIQA_OPT_INT, .offset = MOFF(hidden), .def = "256", .help = "hidden units", .min = 1,
+     .max = 65536},
+    {.name = "dropout", .type = OIQA_OPT_DOUBLE, .offset = MOFF(dropout), .def = "0.1", .help = "dropout rate",
+     .min = 0, .max = 1},
+    {.name = "use_restored", .type = OIQA_OPT_FLAG, .offset = MOFF(use_restored), .def = "true",
+     .help = "use the restored stream"},
+    {.name = "scales", .type = OIQA_OPT_STRINGS, .offset = MOFF(scales), .def = "[layer2, layer3, layer4]",
+     .help = "feature layers", .min_count = 1, .max_count = 4},
+    {.name = "loss_weights", .type = OIQA_OPT_NUMBERS, .offset = MOFF(loss_weights), .def = "[1.0, 0.1, 0.1]",
+     .help = "loss weights", .min = 0, .max = 1e6, .min_count = 3, .max_count = 3},
+    {0},
+};
+
+#define POFF(f) offsetof(optimizer_opts, f)
+static const oiqa_opt optimizer_table[] = {
+    {.name = "type", .type = OIQA_OPT_ENUM, .offset = POFF(type), .def = "sgd", .help = "optimizer",
+     .choices = optimizer_names},
+    {.name = "lr", .type = OIQA_OPT_DOUBLE, .offset = POFF(lr), .def = "0.001", .help = "learning rate", .min = 0,
+     .max = 10},
+    {0},
+};
+
+#define TOFF(f) offsetof(train_opts, f)
+static const oiqa_opt train_table[] = {
+    {.name = "out", .short_name = 'o', .type = OIQA_OPT_STRING, .offset = TOFF(out), .metavar = "FILE",
+     .help = "output file", .flags = OIQA_OPTF_CLI_ONLY},
+    {.name = "model", .type = OIQA_OPT_SECTION, .offset = TOFF(model), .help = "the model", .sub = model_table},
+    {.name = "optimizer", .type = OIQA_OPT_SECTION, .offset = TOFF(optimizer), .help = "the optimizer",
+     .sub = optimizer_table},
+    {.name = "epochs", .type = OIQA_OPT_INT, .offset = TOFF(epochs), .def = "100", .help = "epochs", .min = 1,
+     .max = 100000},
+    {0},
+};
+
+static const oiqa_tool train_tool = {
+    .name = "oiqa-train-test",
+    .summary = "Trains nothing.",
+    .opts = train_table,
+    .max_args = -1,
+};
+
+/* Sections two levels deep, and top-level lists. */
+typedef struct {
+    long c;
+    char *d;
+} inner_opts;
+
+typedef struct {
+    inner_opts b;
+    long e;
+} outer_opts;
+
+typedef struct {
+    outer_opts a;
+    long f;
+    oiqa_opt_strings tags;
+    oiqa_opt_numbers gains;
+} nest_opts;
+
+static const oiqa_opt inner_table[] = {
+    {.name = "c", .type = OIQA_OPT_INT, .offset = offsetof(inner_opts, c), .def = "1", .help = "c", .min = 0,
+     .max = 100},
+    {.name = "d", .type = OIQA_OPT_STRING, .offset = offsetof(inner_opts, d), .def = "x", .help = "d"},
+    {0},
+};
+
+static const oiqa_opt outer_table[] = {
+    {.name = "b", .type = OIQA_OPT_SECTION, .offset = offsetof(outer_opts, b), .help = "inner", .sub = inner_table},
+    {.name = "e", .type = OIQA_OPT_INT, .offset = offsetof(outer_opts, e), .def = "2", .help = "e"},
+    {0},
+};
+
+static const oiqa_opt nest_table[] = {
+    {.name = "a", .type = OIQA_OPT_SECTION, .offset = offsetof(nest_opts, a), .help = "outer", .sub = outer_table},
+    {.name = "f", .type = OIQA_OPT_INT, .offset = offsetof(nest_opts, f), .def = "3", .help = "f"},
+    {.name = "tags", .type = OIQA_OPT_STRINGS, .offset = offsetof(nest_opts, tags), .help = "any number of tags"},
+    {.name = "gains", .type = OIQA_OPT_NUMBERS, .offset = offsetof(nest_opts, gains), .def = "[1, 2]",
+     .help = "two gains", .min = 0, .max = 10, .min_count = 2, .max_count = 2},
+    {0},
+};
+
+static const oiqa_tool nest_tool = {.name = "oiqa-nest-test", .opts = nest_table, .max_args = -1};
+
+/* Parses tool's name followed by the NULL-terminated arguments into a
+ * struct filled with garbage first (every field must be set). */
+static int parse_any(const oiqa_tool *tool, void *opts, size_t size, oiqa_cli *cli, ...)
+{
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = (char *)tool->name;
+    va_list ap;
+    va_start(ap, cli);
+    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 63;) argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    memset(opts, 0x5a, size);
+    return oiqa_cli_parse(tool, argc, argv, opts, cli);
+}
+#define TPARSE(o, cli, ...) parse_any(&train_tool, o, sizeof *(o), cli, __VA_ARGS__, (char *)NULL)
+#define NPARSE(o, cli, ...) parse_any(&nest_tool, o, sizeof *(o), cli, __VA_ARGS__, (char *)NULL)
+
+/* Nothing a failed parse owned is still pointed at. */
+static int train_cleared(const train_opts *o)
+{
+    return o->out == NULL && o->model.scales.n == 0 && o->model.scales.v == NULL && o->model.loss_weights.n == 0 &&
+           o->model.loss_weights.v == NULL;
+}
+
+static int nest_cleared(const nest_opts *o)
+{
+    return o->a.b.d == NULL && o->tags.n == 0 && o->tags.v == NULL && o->gains.n == 0 && o->gains.v == NULL;
+}
+
+/* The parse of tool (train or nest) must fail with exactly this message. */
+#define EXPECT_TOOL_USAGE(T, parse, cleared, want, ...)                                  \
+    do {                                                                                 \
+        T o_;                                                                            \
+        oiqa_cli c_;                                                                     \
+        int rc_ = parse(&o_, &c_, __VA_ARGS__);                                          \
+        CHECK_MSG(rc_ == OIQA_EXIT_USAGE, "rc %d, message '%s'", rc_, oiqa_errmsg());    \
+        CHECK_STR(oiqa_errmsg(), (want));                                                \
+        CHECK(c_.owned == NULL && cleared(&o_));                                         \
+        oiqa_cli_free(&c_);                                                              \
+    } while (0)
+#define EXPECT_TRAIN_USAGE(want, ...) EXPECT_TOOL_USAGE(train_opts, TPARSE, train_cleared, want, __VA_ARGS__)
+#define EXPECT_NEST_USAGE(want, ...) EXPECT_TOOL_USAGE(nest_opts, NPARSE, nest_cleared, want, __VA_ARGS__)
+
+static int strings_are(const oiqa_opt_strings *l, int n, ...)
+{
+    if (l->n != n || (n == 0) != (l->v == NULL)) return 0;
+    va_list ap;
+    va_start(ap, n);
+    int same = 1;
+    for (int i = 0; i < n; i++) same &= !strcmp(l->v[i], va_arg(ap, const char *));
+    va_end(ap);
+    return same;
+}
+
+static int numbers_are(const oiqa_opt_numbers *l, int n, ...)
+{
+    if (l->n != n || (n == 0) != (l->v == NULL)) return 0;
+    va_list ap;
+    va_start(ap, n);
+    int same = 1;
+    for (int i = 0; i < n; i++) same &= l->v[i] == va_arg(ap, double);
+    va_end(ap);
+    return same;
+}
+
+static int train_defaults(const train_opts *o)
+{
+    return o->model.hidden == 256 && o->model.dropout == 0.1 && o->model.use_restored == 1 &&
+           strings_are(&o->model.scales, 3, "layer2", "layer3", "layer4") &&
+           numbers_are(&o->model.loss_weights, 3, 1.0, 0.1, 0.1) && o->optimizer.type == 0 &&
+           o->optimizer.lr == 0.001 && o->epochs == 100;
+}
+
+static void t_section_defaults(void)
+{
+    train_opts o;
+    oiqa_cli cli;
+    CHECK(TPARSE(&o, &cli, "a") == OIQA_OK);
+    CHECK(train_defaults(&o) && o.out == NULL);
+    oiqa_cli_free(&cli);
+
+    nest_opts n;
+    CHECK(NPARSE(&n, &cli, "a") == OIQA_OK);
+    CHECK(n.a.b.c == 1 && n.a.e == 2 && n.f == 3);
+    CHECK_STR(n.a.b.d, "x");
+    CHECK(strings_are(&n.tags, 0) && numbers_are(&n.gains, 2, 1.0, 2.0));
+    oiqa_cli_free(&cli);
+}
+
+static void t_section_config(void)
+{
+    train_opts o;
+    oiqa_cli cli;
+    /* A block map and a flow map; keys not named keep their defaults. */
+    const char *cfg = write_file("train.yaml",
+                                 "epochs: 5\n"
+                                 "model:\n"
+                                 "  hidden: 64\n"
+                                 "  scales: layer3\n"
+                                 "optimizer: {type: adamw}\n");
+    CHECK(TPARSE(&o, &cli, "--config", cfg) == OIQA_OK);
+    CHECK(o.epochs == 5 && o.model.hidden == 64 && o.model.dropout == 0.1 && o.model.use_restored == 1);
+    CHECK(strings_are(&o.model.scales, 1, "layer3") && numbers_are(&o.model.loss_weights, 3, 1.0, 0.1, 0.1));
+    CHECK(o.optimizer.type == 1 && o.optimizer.lr == 0.001);
+    oiqa_cli_free(&cli);
+
+    cfg = write_file("train.yaml", "model: {dropout: 0.5, use_restored: no, loss_weights: [2, 0, 1e3]}\n");
+    CHECK(TPARSE(&o, &cli, "--config", cfg) == OIQA_OK);
+    CHECK(o.model.hidden == 256 && o.model.dropout == 0.5 && o.model.use_restored == 0);
+    CHECK(numbers_are(&o.model.loss_weights, 3, 2.0, 0.0, 1000.0));
+    CHECK(strings_are(&o.model.scales, 3, "layer2", "layer3", "layer4") && o.optimizer.type == 0);
+    oiqa_cli_free(&cli);
+
+    /* A plain null (or nothing) changes nothing; so does an empty map. */
+    cfg = write_file("train.yaml", "model: null\noptimizer:\nepochs: 7\n");
+    CHECK(TPARSE(&o, &cli, "--config", cfg) == OIQA_OK);
+    CHECK(o.epochs == 7 && o.model.hidden == 256 && o.optimizer.lr == 0.001);
+    oiqa_cli_free(&cli);
+    cfg = write_file("train.yaml", "model: {}\noptimizer: ~\n");
+    CHECK(TPARSE(&o, &cli, "--config", cfg) == OIQA_OK);
+    CHECK(train_defaults(&o));
+    oiqa_cli_free(&cli);
+
+    /* Two levels deep. */
+    nest_opts n;
+    cfg = write_file("nest.yaml", "a:\n  b:\n    c: 7\n  e: 9\ntags: [x, 'y z']\n");
+    CHECK(NPARSE(&n, &cli, "--config", cfg) == OIQA_OK);
+    CHECK(n.a.b.c == 7 && n.a.e == 9 && n.f == 3 && strings_are(&n.tags, 2, "x", "y z"));
+    CHECK_STR(n.a.b.d, "x");
+    oiqa_cli_free(&cli);
+    cfg = write_file("nest.yaml", "a: {b: {d: null}}\ntags: null\n");
+    CHECK(NPARSE(&n, &cli, "--config", cfg) == OIQA_OK);
+    CHECK(n.a.b.d == NULL && n.a.b.c == 1 && strings_are(&n.tags, 0));
+    oiqa_cli_free(&cli);
+    cfg = write_file("nest.yaml", "tags: []\ngains: [0, 10]\n");
+    CHECK(NPARSE(&n, &cli, "--config", cfg) == OIQA_OK);
+    CHECK(strings_are(&n.tags, 0) && numbers_are(&n.gains, 2, 0.0, 10.0));
+    oiqa_cli_free(&cli);
+}
+
+/* --config FILE (written from text) for tool must fail with "FILE" + suffix. */
+static void expect_tool_config_error(const oiqa_tool *tool, const char *text, const char *suffix)
+{
+    const char *cfg = write_file("bad_section.yaml", text);
+    char path[256];
+    snprintf(path, sizeof path, "%s", cfg);
+    union {
+        train_opts t;
+        nest_opts n;
+    } o;
+    oiqa_cli cli;
+    int rc = parse_any(tool, &o, sizeof o, &cli, "--config", path, (char *)NULL);
+    CHECK_MSG(rc == OIQA_EXIT_USAGE, "rc %d for %s", rc, text);
+    CHECK_STR(oiqa_errmsg(), fmt("%s%s", path, suffix));
+    CHECK(cli.owned == NULL);
+    CHECK(tool == &train_tool ? train_cleared(&o.t) : nest_cleared(&o.n));
+}
+
+static void t_section_config_errors(void)
+{
+    const oiqa_tool *t = &train_tool;
+    expect_tool_config_error(t, "epochs: 3\nmodel:\n  hiden: 3\n",
+                             ":3: unknown key 'model.hiden' (known: hidden, dropout, use_restored, scales, loss_weights)");
+    expect_tool_config_error(t, "modle: {}\n", ":1: unknown key 'modle' (known: model, optimizer, epochs)");
+    expect_tool_config_error(t, "model:\n  hidden: big\n",
+                             ":2: key 'model.hidden': expected an integer in [1, 65536], got 'big'");
+    expect_tool_config_error(t, "model: {dropout: 2}\n", ":1: key 'model.dropout': expected a number in [0, 1], got '2'");
+    expect_tool_config_error(t, "optimizer:\n  lr: 0.1\n  type: rmsprop\n",
+                             ":3: key 'optimizer.type': expected one of sgd, adamw, got 'rmsprop'");
+    expect_tool_config_error(t, "model: [1, 2]\n", ":1: key 'model': expected a map of keys, got a list");
+    expect_tool_config_error(t, "model: 3\n", ":1: key 'model': expected a map of keys, got '3'");
+    expect_tool_config_error(t, "model: 'null'\n", ":1: key 'model': expected a map of keys, got 'null' (quoted, so a string)");
+    /* lists: length, items, kinds */
+    expect_tool_config_error(t, "model:\n  scales: [a, b, c, d, e]\n",
+                             ":2: key 'model.scales': expected a list of 1 to 4 strings, got a list of 5");
+    expect_tool_config_error(t, "model:\n  scales: []\n",
+                             ":2: key 'model.scales': expected a list of 1 to 4 strings, got a list of 0");
+    expect_tool_config_error(t, "model:\n  scales: null\n",
+                             ":2: key 'model.scales': expected a list of 1 to 4 strings, got 'null'");
+    expect_tool_config_error(t, "model:\n  scales: {a: 1}\n",
+                             ":2: key 'model.scales': expected a list of 1 to 4 strings, got a map");
+    expect_tool_config_error(t, "model:\n  scales:\n    - a\n    - [b]\n",
+                             ":4: key 'model.scales': expected a list of 1 to 4 strings, got a list");
+    expect_tool_config_error(t, "model:\n  scales: [a, ~]\n",
+                             ":2: key 'model.scales': expected a list of 1 to 4 strings, got '~'");
+    expect_tool_config_error(t, "model:\n  loss_weights: [1, -1, 0]\n",
+                             ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got '-1'");
+    expect_tool_config_error(t, "model:\n  loss_weights: [1, 2]\n",
+                             ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got a list of 2");
+    expect_tool_config_error(t, "model:\n  loss_weights: [1, '2', 3]\n",
+                             ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got '2' "
+                             "(quoted, so a string)");
+    expect_tool_config_error(t, "model:\n  loss_weights: 1\n",
+                             ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got '1'");
+    /* two levels deep */
+    expect_tool_config_error(&nest_tool, "a:\n  b:\n    z: 1\n", ":3: unknown key 'a.b.z' (known: c, d)");
+    expect_tool_config_error(&nest_tool, "a:\n  b:\n    c: 101\n", ":3: key 'a.b.c': expected an integer in [0, 100], got '101'");
+    expect_tool_config_error(&nest_tool, "gains: 3\n", ":1: key 'gains': expected a list of 2 numbers in [0, 10], got '3'");
+    expect_tool_config_error(&nest_tool, "gains: [1, nan]\n",
+                             ":1: key 'gains': expected a list of 2 numbers in [0, 10], got 'nan'");
+}
+
+static void t_section_set(void)
+{
+    train_opts o;
+    oiqa_cli cli;
+    CHECK(TPARSE(&o, &cli, "--set", "model.hidden=3", "--set", "optimizer.type=adamw", "--set", "model.scales=[x, y]",
+                 "--set", "model.loss_weights=[0, 0, 1]") == OIQA_OK);
+    CHECK(o.model.hidden == 3 && o.model.dropout == 0.1 && o.optimizer.type == 1 && o.optimizer.lr == 0.001);
+    CHECK(strings_are(&o.model.scales, 2, "x", "y") && numbers_are(&o.model.loss_weights, 3, 0.0, 0.0, 1.0));
+    oiqa_cli_free(&cli);
+    /* a whole map: the keys it names */
+    CHECK(TPARSE(&o, &cli, "--set", "model={hidden: 3, scales: layer4}", "--set", "model=null", "--set", "optimizer=") ==
+          OIQA_OK);
+    CHECK(o.model.hidden == 3 && o.model.dropout == 0.1 && strings_are(&o.model.scales, 1, "layer4"));
+    CHECK(o.optimizer.type == 0);
+    oiqa_cli_free(&cli);
+
+    /* two levels deep, as a path or as maps */
+    nest_opts n;
+    CHECK(NPARSE(&n, &cli, "--set", "a.b.c=9", "--set", "a.b.d='p q'") == OIQA_OK);
+    CHECK(n.a.b.c == 9 && n.a.e == 2);
+    CHECK_STR(n.a.b.d, "p q");
+    oiqa_cli_free(&cli);
+    CHECK(NPARSE(&n, &cli, "--set", "a.b={c: 8}", "--set", "a={b: {d: y}, e: 5}") == OIQA_OK);
+    CHECK(n.a.b.c == 8 && n.a.e == 5);
+    CHECK_STR(n.a.b.d, "y");
+    oiqa_cli_free(&cli);
+}
+
+static void t_section_set_errors(void)
+{
+    EXPECT_TRAIN_USAGE("--set: unknown key 'model.nosuch' (known: hidden, dropout, use_restored, scales, loss_weights)",
+                       "--set", "model.nosuch=1");
+    EXPECT_TRAIN_USAGE("--set: unknown key 'model.nosuch' (known: hidden, dropout, use_restored, scales, loss_weights)",
+                       "--set", "model={nosuch: 1}");
+    EXPECT_TRAIN_USAGE("--set: unknown key 'modle.hidden' (known: model, optimizer, epochs)", "--set", "modle.hidden=1");
+    EXPECT_TRAIN_USAGE("--set: unknown key 'epochs.x' ('epochs' is not a section)", "--set", "epochs.x=1");
+    EXPECT_TRAIN_USAGE("--set model: expected a map of keys, got '3'", "--set", "model=3");
+    EXPECT_TRAIN_USAGE("--set model: expected a map of keys, got a list", "--set", "model=[1]");
+    EXPECT_TRAIN_USAGE("--set model.hidden: expected an integer in [1, 65536], got 'big'", "--set", "model.hidden=big");
+    EXPECT_TRAIN_USAGE("--set model.hidden: expected an integer in [1, 65536], got '0'", "--set", "model={hidden: 0}");
+    EXPECT_TRAIN_USAGE("--set model.scales: expected a list of 1 to 4 strings, got a list of 5", "--set",
+                       "model.scales=[a, b, c, d, e]");
+    EXPECT_TRAIN_USAGE("--set model.loss_weights: expected a list of 3 numbers in [0, 1000000], got a list of 2",
+                       "--set", "model.loss_weights=[1, 2]");
+    EXPECT_TRAIN_USAGE("--set model.loss_weights: expected a list of 3 numbers in [0, 1000000], got '2e6'", "--set",
+                       "model.loss_weights=[1, 2, 2e6]");
+    EXPECT_NEST_USAGE("--set: unknown key 'a.b.z' (known: c, d)", "--set", "a.b.z=1");
+    EXPECT_NEST_USAGE("--set: unknown key 'a.b.z' (known: c, d)", "--set", "a={b: {z: 1}}");
+    EXPECT_NEST_USAGE("--set: unknown key 'a.' (known: b, e)", "--set", "a.=1");
+    EXPECT_NEST_USAGE("--set a.b.c: expected an integer in [0, 100], got '-1'", "--set", "a={b: {c: -1}}");
+}
+
+static void t_section_option(void)
+{
+    train_opts o;
+    oiqa_cli cli;
+    CHECK(TPARSE(&o, &cli, "--model", "{hidden: 3, scales: [a, b]}", "--optimizer={lr: 0.5}", "--model", "") == OIQA_OK);
+    CHECK(o.model.hidden == 3 && o.model.dropout == 0.1 && strings_are(&o.model.scales, 2, "a", "b"));
+    CHECK(o.optimizer.lr == 0.5 && o.optimizer.type == 0);
+    oiqa_cli_free(&cli);
+    CHECK(TPARSE(&o, &cli, "--model", "hidden: 4\ndropout: 0.25\n") == OIQA_OK); /* block YAML too */
+    CHECK(o.model.hidden == 4 && o.model.dropout == 0.25);
+    oiqa_cli_free(&cli);
+    EXPECT_TRAIN_USAGE("--model: unknown key 'model.nosuch' (known: hidden, dropout, use_restored, scales, loss_weights)",
+                       "--model", "{nosuch: 1}");
+    EXPECT_TRAIN_USAGE("--model: expected a map of keys, got '3'", "--model", "3");
+    EXPECT_TRAIN_USAGE("--model: key 'model.hidden': expected an integer in [1, 65536], got 'big'", "--model",
+                       "{hidden: big}");
+    EXPECT_TRAIN_USAGE("--model needs a value", "--model");
+
+    /* top-level lists on the command line: YAML, one scalar a list of one */
+    nest_opts n;
+    CHECK(NPARSE(&n, &cli, "--tags", "a", "--gains", "[3, 4.5]") == OIQA_OK);
+    CHECK(strings_are(&n.tags, 1, "a") && numbers_are(&n.gains, 2, 3.0, 4.5));
+    oiqa_cli_free(&cli);
+    CHECK(NPARSE(&n, &cli, "--tags=[a, \"b, c\", '']") == OIQA_OK);
+    CHECK(strings_are(&n.tags, 3, "a", "b, c", ""));
+    oiqa_cli_free(&cli);
+    CHECK(NPARSE(&n, &cli, "--tags", "a", "--tags", "") == OIQA_OK);
+    CHECK(strings_are(&n.tags, 0));
+    oiqa_cli_free(&cli);
+    EXPECT_NEST_USAGE("--gains: expected a list of 2 numbers in [0, 10], got '5'", "--gains", "5");
+    EXPECT_NEST_USAGE("--gains: expected a list of 2 numbers in [0, 10], got '20'", "--gains", "[1, 20]");
+    EXPECT_NEST_USAGE("--gains: expected a list of 2 numbers in [0, 10], got nothing", "--gains", "");
+    EXPECT_NEST_USAGE("--tags: expected a list of strings, got a map", "--tags", "{a: 1}");
+}
+
+static void t_section_precedence(void)
+{
+    const char *cfg = write_file("prec_train.yaml", "model:\n  hidden: 64\n  dropout: 0.5\n");
+    train_opts o;
+    oiqa_cli cli;
+    CHECK(TPARSE(&o, &cli, "--set", "model.hidden=32", "--config", cfg) == OIQA_OK);
+    CHECK(o.model.hidden == 32 && o.model.dropout == 0.5);
+    oiqa_cli_free(&cli);
+    CHECK(TPARSE(&o, &cli, "--config", cfg, "--set", "model.hidden=32", "--model", "{hidden: 16}") == OIQA_OK);
+    CHECK(o.model.hidden == 16 && o.model.dropout == 0.5);
+    oiqa_cli_free(&cli);
+    CHECK(TPARSE(&o, &cli, "--model", "{hidden: 16}", "--config", cfg, "--set", "model={hidden: 32}") == OIQA_OK);
+    CHECK(o.model.hidden == 32 && o.model.dropout == 0.5);
+    oiqa_cli_free(&cli);
+}
+
+static const char RESOLVED_TRAIN_DEFAULTS[] = "model:\n"
+                                              "  hidden: 256\n"
+                                              "  dropout: 0.1\n"
+                                              "  use_restored: true\n"
+                                              "  scales: [layer2, layer3, layer4]\n"
+                                              "  loss_weights: [1, 0.1, 0.1]\n"
+                                              "optimizer:\n"
+                                              "  type: sgd\n"
+                                              "  lr: 0.001\n"
+                                              "epochs: 100\n";
+
+static int train_equal(const train_opts *a, const train_opts *b)
+{
+    const model_opts *ma = &a->model, *mb = &b->model;
+    int same = ma->hidden == mb->hidden && ma->dropout == mb->dropout && ma->use_restored == mb->use_restored &&
+               ma->scales.n == mb->scales.n && ma->loss_weights.n == mb->loss_weights.n &&
+               a->optimizer.type == b->optimizer.type && a->optimizer.lr == b->optimizer.lr && a->epochs == b->epochs;
+    for (int i = 0; same && i < ma->scales.n; i++) same = !strcmp(ma->scales.v[i], mb->scales.v[i]);
+    for (int i = 0; same && i < ma->loss_weights.n; i++) same = ma->loss_weights.v[i] == mb->loss_weights.v[i];
+    return same;
+}
+
+static void t_section_resolved(void)
+{
+    train_opts a, b;
+    oiqa_cli ca, cb;
+    /* the defaults, exactly */
+    CHECK(TPARSE(&a, &ca, "-o", "out.h5") == OIQA_OK);
+    char *text = oiqa_cli_resolved_config(&train_tool, &a);
+    CHECK_STR(text, RESOLVED_TRAIN_DEFAULTS);
+    /* reads back as a recorded config to the same values and text */
+    memset(&b, 0x5a, sizeof b);
+    CHECK(oiqa_cli_parse_config_text(&train_tool, text, "recorded", &b, &cb) == OIQA_OK);
+    CHECK(train_equal(&a, &b) && b.out == NULL);
+    char *text2 = oiqa_cli_resolved_config(&train_tool, &b);
+    CHECK_STR(text2, text);
+    free(text), free(text2);
+    oiqa_cli_free(&ca);
+    oiqa_cli_free(&cb);
+
+    /* values that need quoting, and read back through --config */
+    CHECK(TPARSE(&a, &ca, "--set", "model={scales: ['a, b', 'true', '', x], loss_weights: [33.333333333333336, 0, 1e6]}",
+                 "--set", "optimizer={type: adamw, lr: 1e-7}", "--set", "model.use_restored=off") == OIQA_OK);
+    text = oiqa_cli_resolved_config(&train_tool, &a);
+    CHECK_STR(text, "model:\n"
+                    "  hidden: 256\n"
+                    "  dropout: 0.1\n"
+                    "  use_restored: false\n"
+                    "  scales: [\"a, b\", \"true\", \"\", x]\n"
+                    "  loss_weights: [33.333333333333336, 0, 1000000]\n"
+                    "optimizer:\n"
+                    "  type: adamw\n"
+                    "  lr: 1e-07\n"
+                    "epochs: 100\n");
+    const char *cfg = write_file("resolved_train.yaml", text);
+    CHECK(TPARSE(&b, &cb, "--config", cfg) == OIQA_OK);
+    CHECK(train_equal(&a, &b));
+    text2 = oiqa_cli_resolved_config(&train_tool, &b);
+    CHECK_STR(text2, text);
+    free(text), free(text2);
+    oiqa_cli_free(&ca);
+    oiqa_cli_free(&cb);
+
+    /* two levels of indentation, an empty list, a null string */
+    nest_opts n, m;
+    oiqa_cli cn;
+    CHECK(NPARSE(&n, &cn, "--set", "a.b.d=null") == OIQA_OK);
+    text = oiqa_cli_resolved_config(&nest_tool, &n);
+    CHECK_STR(text, "a:\n  b:\n    c: 1\n    d: null\n  e: 2\nf: 3\ntags: []\ngains: [1, 2]\n");
+    memset(&m, 0x5a, sizeof m);
+    CHECK(oiqa_cli_parse_config_text(&nest_tool, text, "recorded", &m, &cb) == OIQA_OK);
+    CHECK(m.a.b.c == 1 && m.a.b.d == NULL && m.a.e == 2 && m.f == 3 && strings_are(&m.tags, 0) &&
+          numbers_are(&m.gains, 2, 1.0, 2.0));
+    free(text);
+    oiqa_cli_free(&cn);
+    oiqa_cli_free(&cb);
+}
+
+static void t_section_help(void)
+{
+    int rc;
+    const char *out = parse_capturing_stdout(&train_tool, &rc, "--help", (char *)NULL);
+    CHECK(rc == OIQA_CLI_EXIT_OK);
+    static const char *const want[] = {
+        "  -o, --out FILE            output file\n"
+        "      --model MAP           the model\n"
+        "      model.hidden N        hidden units (in [1, 65536]; default: 256)\n"
+        "      model.dropout X       dropout rate (in [0, 1]; default: 0.1)\n"
+        "      model.use_restored    use the restored stream (default: on)\n"
+        "      model.scales LIST     feature layers (1 to 4 items; default: [layer2, layer3, layer4])\n"
+        "      model.loss_weights LIST\n"
+        "                            loss weights (3 items, each in [0, 1000000]; default: [1.0, 0.1, 0.1])\n"
+        "      --optimizer MAP       the optimizer\n"
+        "      optimizer.type NAME   optimizer (one of sgd, adamw; default: sgd)\n"
+        "      optimizer.lr X        learning rate (in [0, 10]; default: 0.001)\n"
+        "      --epochs N            epochs (in [1, 100000]; default: 100)\n",
+        "\nConfig keys (in --config FILE or --set KEY=VALUE): model.hidden, model.dropout, model.use_restored, "
+        "model.scales, model.loss_weights, optimizer.type, optimizer.lr, epochs\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK_MSG(strstr(out, want[i]) != NULL, "missing '%s' in:\n%s", want[i], out);
+
+    out = parse_capturing_stdout(&nest_tool, &rc, "-h", (char *)NULL);
+    CHECK(rc == OIQA_CLI_EXIT_OK);
+    static const char *const want_nest[] = {
+        "      --a MAP               outer\n"
+        "      a.b MAP               inner\n"
+        "      a.b.c N               c (in [0, 100]; default: 1)\n"
+        "      a.b.d TEXT            d (default: x)\n"
+        "      a.e N                 e (default: 2)\n"
+        "      --f N                 f (default: 3)\n"
+        "      --tags LIST           any number of tags\n"
+        "      --gains LIST          two gains (2 items, each in [0, 10]; default: [1, 2])\n",
+        "Config keys (in --config FILE or --set KEY=VALUE): a.b.c, a.b.d, a.e, f, tags, gains\n",
+    };
+    for (size_t i = 0; i < sizeof want_nest / sizeof want_nest[0]; i++)
+        CHECK_MSG(strstr(out, want_nest[i]) != NULL, "missing '%s' in:\n%s", want_nest[i], out);
+}
+
+/* A failed parse leaves no pointer into freed memory, sections and lists included. */
+static void t_section_clear_on_failure(void)
+{
+    /* failing after the defaults and the config were applied */
+    const char *cfg = write_file("clear.yaml", "model: {scales: [p, q]}\n");
+    EXPECT_TRAIN_USAGE("--epochs: expected an integer in [1, 100000], got '0'", "--config", cfg, "-o", "x",
+                       "--epochs", "0");
+    EXPECT_TRAIN_USAGE("unknown option '--nope' (see --help)", "--nope"); /* before the defaults */
+    cfg = write_file("clear_nest.yaml", "a: {b: {d: set}}\ntags: [t]\n");
+    EXPECT_NEST_USAGE("--set f: expected an integer, got 'x'", "--config", cfg, "--set", "f=x");
+
+    /* and a recorded config that does not read */
+    nest_opts n;
+    oiqa_cli cli;
+    memset(&n, 0x5a, sizeof n);
+    CHECK(oiqa_cli_parse_config_text(&nest_tool, "tags: [a]\na: {b: {d: y}}\nf: x\n", "rec", &n, &cli) ==
+          OIQA_EXIT_USAGE);
+    CHECK_STR(oiqa_errmsg(), "rec:3: key 'f': expected an integer, got 'x'");
+    CHECK(nest_cleared(&n) && cli.owned == NULL);
+    train_opts o;
+    memset(&o, 0x5a, sizeof o);
+    o.out = NULL; /* CLI-only: a recorded config does not set it */
+    CHECK(oiqa_cli_parse_config_text(&train_tool, "model:\n  hiden: 1\n", "rec", &o, &cli) == OIQA_EXIT_USAGE);
+    CHECK_STR(oiqa_errmsg(), "rec:2: unknown key 'model.hiden' (known: hidden, dropout, use_restored, scales, loss_weights)");
+    CHECK(train_cleared(&o) && cli.owned == NULL);
+}
+
+/* oiqa_cli_peek_key(argv, "method") of "oiqa-train" and the NULL-terminated arguments. */
+static int peek_method(char **value, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = "oiqa-train";
+    va_list ap;
+    va_start(ap, value);
+    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 31;) argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    *value = (char *)"garbage"; /* must be set on every return */
+    return oiqa_cli_peek_key(argc, argv, "method", value);
+}
+
+static void t_peek_key(void)
+{
+    const char *cfg = write_file("peek.yaml", "epochs: 3\nmethod: mtfi\n");
+    char path[256];
+    snprintf(path, sizeof path, "%s", cfg);
+    char set_eq[300];
+    snprintf(set_eq, sizeof set_eq, "--config=%s", path);
+    char *v;
+#define PEEK(...) peek_method(&v, __VA_ARGS__, (char *)NULL)
+    CHECK(PEEK("--config", path, "in.h5") == OIQA_OK);
+    CHECK_STR(v, "mtfi");
+    free(v);
+    CHECK(PEEK(set_eq) == OIQA_OK);
+    CHECK_STR(v, "mtfi");
+    free(v);
+    /* --set and --KEY override the config, the last one wins */
+    CHECK(PEEK("--config", path, "--set", "method=ablation") == OIQA_OK);
+    CHECK_STR(v, "ablation");
+    free(v);
+    CHECK(PEEK("--set", "method=a", "--config", path, "--method", "b") == OIQA_OK);
+    CHECK_STR(v, "b");
+    free(v);
+    CHECK(PEEK("--method=c", "--set=method='d e'", "--config", path) == OIQA_OK);
+    CHECK_STR(v, "d e");
+    free(v);
+    CHECK(PEEK("--method", "b", "--config", path) == OIQA_OK); /* the config is applied first */
+    CHECK_STR(v, "b");
+    free(v);
+    /* not this key; after "--" only arguments */
+    CHECK(PEEK("--methods", "x", "--set", "methodx=y", "--config", path, "--", "--method", "q") == OIQA_OK);
+    CHECK_STR(v, "mtfi");
+    free(v);
+    /* absent, or unset with a null */
+    CHECK(PEEK("in.h5", "--epochs", "3") == OIQA_OK && v == NULL);
+    CHECK(PEEK("--config", path, "--set", "method=~") == OIQA_OK && v == NULL);
+    CHECK(PEEK("--method") == OIQA_OK && v == NULL);
+    /* errors: an unreadable config, a value that is not a scalar */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/none.yaml", g_tmp);
+    CHECK(PEEK("--config", missing) == OIQA_EXIT_USAGE && v == NULL);
+    CHECK_STR(oiqa_errmsg(), fmt("%s: no such file", missing));
+    CHECK(PEEK("--set", "method=a", "--set", "method=[a]") == OIQA_EXIT_USAGE && v == NULL);
+    CHECK_STR(oiqa_errmsg(), "--set:1: key 'method': expected a string, got a list");
+    cfg = write_file("peek.yaml", "method: {name: x}\n");
+    CHECK(PEEK("--config", path) == OIQA_EXIT_USAGE && v == NULL);
+    CHECK_STR(oiqa_errmsg(), fmt("%s:1: key 'method': expected a string, got a map", path));
+#undef PEEK
+}
+
 static void cleanup(void)
 {
     char cmd[128];
@@ -634,6 +1260,17 @@ int main(void)
     RUN(t_command_string);
     RUN(t_log_and_threads);
     RUN(t_expand_inputs);
+    RUN(t_section_defaults);
+    RUN(t_section_config);
+    RUN(t_section_config_errors);
+    RUN(t_section_set);
+    RUN(t_section_set_errors);
+    RUN(t_section_option);
+    RUN(t_section_precedence);
+    RUN(t_section_resolved);
+    RUN(t_section_help);
+    RUN(t_section_clear_on_failure);
+    RUN(t_peek_key);
     cleanup();
     return check_done();
 }

@@ -1,10 +1,10 @@
-/* models/mtfi.h: gradients of the whole model (both streams, global fusion,
+/* methods/mtfi/mtfi_model.h: gradients of the whole model (both streams, global fusion,
  * auxiliary heads) by finite differences, every ablation switch builds and
  * runs, bad configs are refused, and a small synthetic problem is learnt. */
 #include <math.h>
 
 #include "base/error.h"
-#include "models/mtfi.h"
+#include "methods/mtfi/mtfi_model.h"
 #include "nn/optim.h"
 #include "check.h"
 #include "ag_check.h"

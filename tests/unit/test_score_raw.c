@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "stage/stage_tools.h"
-#include "train/train_score.h"
+#include "score/score.h"
 
 #include <stdint.h>
 #include <sys/stat.h>

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/strutil.h"
 #include "base/log.h"
 #include "base/rng.h"
 #include "io/ckpt.h"
@@ -23,7 +24,9 @@
 #include "io/h5store.h"
 #include "iqa/metrics.h"
 #include "train/train_loop.h"
-#include "train/train_score.h"
+#include "methods/mtfi/mtfi.h"
+#include "methods/registry.h"
+#include "score/score.h"
 #include "check.h"
 
 enum { N = 60, NREF = 12, V = 4, C0 = 6, C1 = 8, G0 = 3, G1 = 4 };
@@ -150,20 +153,45 @@ static void write_tables(const char *labels, const char *splits, const char *ext
     fclose(f), fclose(g);
 }
 
-static void base_config(oiqa_train_config *c, long epochs)
+/* A parsed config and the parse that owns its strings. */
+typedef struct {
+    oiqa_train_config c;
+    oiqa_cli cli;
+    char labels[512], splits[512], local[512];
+} test_cfg;
+
+static void cfg_free(test_cfg *t) { oiqa_cli_free(&t->cli); }
+
+/* The config as a user would write it (MTFI with two scales, AdamW +
+ * cosine), through the same parser as oiqa-train's. */
+static void base_config(test_cfg *t, long epochs)
 {
-    oiqa_train_config_defaults(c);
-    free(c->local), free(c->global), free(c->labels), free(c->splits);
-    c->local = strdup(check_tmp("r50.h5"));
-    c->global = strdup(check_tmp("vm.h5"));
-    c->labels = strdup(check_tmp("labels.csv"));
-    c->splits = strdup(check_tmp("splits.csv"));
-    free(c->scales[2]), c->scales[2] = NULL;
-    c->n_scales = 2;
-    c->hidden = 32, c->dropout = 0.1;
-    c->optimizer = OIQA_TRAIN_ADAMW, c->lr = 3e-3, c->weight_decay = 1e-4;
-    c->schedule = OIQA_TRAIN_COSINE, c->warmup = 2, c->min_lr = 1e-4;
-    c->epochs = epochs, c->batch_size = 8, c->clip = 5, c->seed = 3;
+    char *text = oiqa_asprintf("model: {hidden: 32, dropout: 0.1, scales: [layer2, layer3]}\n"
+                               "features: {local: '%s', global: '%s'}\n"
+                               "labels: '%s'\nsplits: '%s'\n"
+                               "optimizer: {type: adamw, lr: 0.003, weight_decay: 0.0001}\n"
+                               "schedule: {type: cosine, warmup: 2, min_lr: 0.0001}\n"
+                               "epochs: %ld\nbatch_size: 8\nclip: 5\nseed: 3\n",
+                               check_tmp("r50.h5"), check_tmp("vm.h5"), check_tmp("labels.csv"),
+                               check_tmp("splits.csv"), epochs);
+    int rc = oiqa_train_config_parse(oiqa_method_find("mtfi"), text, "test", &t->c, &t->cli);
+    CHECK_MSG(rc == 0, "config: %s", oiqa_errmsg());
+    free(text);
+}
+
+/* The config of a command line, parsed as oiqa-train parses it. */
+static int parse_args(int argc, char **argv, test_cfg *t)
+{
+    const oiqa_method *m;
+    int rc = oiqa_train_method_of_args(argc, argv, &m);
+    if (rc) return rc;
+    oiqa_train_rows rows;
+    oiqa_train_config_rows(m, 0, &rows);
+    oiqa_opt opts[OIQA_TRAIN_ROWS_MAX + 1] = {{0}};
+    memcpy(opts, rows.row, (size_t)rows.n * sizeof *opts);
+    oiqa_tool tool = {.name = "oiqa-train", .opts = opts};
+    rc = oiqa_cli_parse(&tool, argc, argv, &t->c, &t->cli);
+    return rc ? rc : oiqa_train_config_bind(&t->c, m);
 }
 
 static int train_into(const oiqa_train_config *c, const char *dir, int resume, long stop, oiqa_train_result *res)
@@ -196,24 +224,28 @@ static int g_trained;
 
 static void t_learns(void)
 {
-    oiqa_train_config c;
-    base_config(&c, 40);
-    int rc = train_into(&c, check_tmp("run"), 0, 0, &g_res);
+    test_cfg t;
+    base_config(&t, 40);
+    int rc = train_into(&t.c, check_tmp("run"), 0, 0, &g_res);
     CHECK_MSG(rc == 0, "train: %s", oiqa_errmsg());
     g_trained = rc == 0;
     printf("  synthetic problem: best epoch %ld, val SRCC %.4f PLCC %.4f, %.4f s/epoch (%d train, %d val)\n",
            g_res.best_epoch, g_res.best_srcc, g_res.best_plcc, g_res.seconds_per_epoch, g_res.n_train, g_res.n_val);
     CHECK(g_res.n_train == 40 && g_res.n_val == 10);
     CHECK(g_res.best_srcc >= 0.9);
-    oiqa_train_config_free(&c);
+    cfg_free(&t);
 }
 
 /* Scores every image and checks the test part's SRCC and the columns. */
 static void t_score_test_part(void)
 {
     if (!g_trained) { SKIP("training failed"); return; }
-    oiqa_score_opts so = {.model = check_tmp("run/model.h5"), .local = check_tmp("r50.h5"), .global = check_tmp("vm.h5"),
-                          .out = check_tmp("pred.csv"), .force = 1};
+    char local[512], global[512];
+    snprintf(local, sizeof local, "%s", check_tmp("r50.h5"));
+    snprintf(global, sizeof global, "%s", check_tmp("vm.h5"));
+    const oiqa_score_input in[2] = {{NULL, local, "--features"}, {"global", global, "--global"}};
+    oiqa_score_opts so = {.model = check_tmp("run/model.h5"), .inputs = in, .n_inputs = 2, .out = check_tmp("pred.csv"),
+                          .force = 1};
     int rc = oiqa_score_run(&so);
     CHECK_MSG(rc == 0, "score: %s", oiqa_errmsg());
     oiqa_csv *t = NULL, *l = NULL;
@@ -265,8 +297,9 @@ static void t_model_layout(void)
 
 static void t_deterministic_and_resume(void)
 {
-    oiqa_train_config c;
-    base_config(&c, 6);
+    test_cfg t;
+    base_config(&t, 6);
+    oiqa_train_config c = t.c;
     oiqa_train_result r;
     CHECK_MSG(train_into(&c, check_tmp("det_a"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
     CHECK_MSG(train_into(&c, check_tmp("det_b"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
@@ -287,35 +320,55 @@ static void t_deterministic_and_resume(void)
     /* Outputs of an earlier run are not replaced without force. */
     oiqa_train_opts o = {.out_dir = check_tmp("det_d")};
     CHECK(oiqa_train_run(&c, &o, &r) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "exists"));
-    oiqa_train_config_free(&c);
+    cfg_free(&t);
 }
 
 static void t_config_roundtrip(void)
 {
-    oiqa_train_config c, d;
-    base_config(&c, 5);
-    CHECK(oiqa_train_config_set(&c, "model.hidden=64") == 0 && c.hidden == 64);
-    CHECK(oiqa_train_config_set(&c, "model.scales=[layer4]") == 0 && c.n_scales == 1);
-    CHECK(oiqa_train_config_set(&c, "schedule.type=step") == 0 && c.schedule == OIQA_TRAIN_STEP);
-    CHECK(oiqa_train_config_set(&c, "model.hiden=3") == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "model.hiden"));
-    CHECK(oiqa_train_config_set(&c, "optimizer.type=adam") == OIQA_EXIT_USAGE);
-    char *y = oiqa_train_config_yaml(&c);
-    CHECK(oiqa_train_config_parse(y, "test", &d) == 0);
-    char *z = oiqa_train_config_yaml(&d);
+    test_cfg t = {0}, u = {0};
+    char *argv[] = {"oiqa-train", "--set", "model.hidden=64", "--set", "model.scales=[layer4]", "--set",
+                    "schedule.type=step", "--set", "features.local=r50.h5", NULL};
+    CHECK_MSG(parse_args(9, argv, &t) == 0, "%s", oiqa_errmsg());
+    const oiqa_mtfi_opts *mo = (const oiqa_mtfi_opts *)&t.c.model;
+    CHECK(t.c.m == oiqa_method_find("mtfi"));
+    CHECK(mo->hidden == 64 && mo->scales.n == 1 && !strcmp(mo->scales.v[0], "layer4"));
+    CHECK(mo->use_global == 1 && mo->loss_weights.n == 3 && mo->loss_weights.v[1] == 0.1);
+    CHECK(t.c.schedule.type == OIQA_TRAIN_STEP && t.c.optimizer.lr == 1e-3 && t.c.epochs == 100);
+    char *y = oiqa_train_config_yaml(&t.c);
+    CHECK(strncmp(y, "method: mtfi\nmodel:\n  hidden: 64\n  dropout: 0.1\n", 48) == 0);
+    CHECK(strstr(y, "\n  scales: [layer4]\n") && strstr(y, "\n  loss_weights: [1, 0.1, 0.1]\n"));
+    CHECK(strstr(y, "features:\n  local: r50.h5\n  global: null\n"));
+    CHECK(oiqa_train_config_parse(oiqa_method_find("mtfi"), y, "test", &u.c, &u.cli) == 0);
+    char *z = oiqa_train_config_yaml(&u.c);
     CHECK_STR(z, y);
     free(y), free(z);
-    oiqa_train_config_free(&c), oiqa_train_config_free(&d);
+    cfg_free(&t), cfg_free(&u);
+    /* Refusals name the key. */
+    char *bad1[] = {"oiqa-train", "--set", "model.hiden=3", NULL};
+    CHECK(parse_args(3, bad1, &t) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "model.hiden"));
+    char *bad2[] = {"oiqa-train", "--set", "optimizer.type=adam", NULL};
+    CHECK(parse_args(3, bad2, &t) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "optimizer.type"));
+    char *bad3[] = {"oiqa-train", "--set", "method=nosuch", NULL};
+    CHECK(parse_args(3, bad3, &t) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "unknown method 'nosuch'"));
+    char *bad4[] = {"oiqa-train", "--set", "model.loss_weights=[1, 2]", NULL};
+    CHECK(parse_args(3, bad4, &t) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "loss_weights"));
+    /* A config written before the method key (an older model.h5's) reads as MTFI's. */
+    CHECK(oiqa_train_config_parse(oiqa_method_find("mtfi"), "model: {hidden: 8}\nepochs: 3\n", "old", &u.c, &u.cli) == 0);
+    CHECK(u.c.m == oiqa_method_find("mtfi") && ((const oiqa_mtfi_opts *)&u.c.model)->hidden == 8 && u.c.epochs == 3);
+    cfg_free(&u);
 }
 
 static void t_refusals(void)
 {
-    oiqa_train_config c;
-    base_config(&c, 2);
+    test_cfg t;
+    base_config(&t, 2);
+    oiqa_train_config c = t.c;
     oiqa_train_result r;
     /* A label without features. */
     write_tables(check_tmp("labels_x.csv"), check_tmp("splits_x.csv"), "c99/ghost.png", 0);
-    free(c.labels), free(c.splits);
-    c.labels = strdup(check_tmp("labels_x.csv")), c.splits = strdup(check_tmp("splits_x.csv"));
+    snprintf(t.labels, sizeof t.labels, "%s", check_tmp("labels_x.csv"));
+    snprintf(t.splits, sizeof t.splits, "%s", check_tmp("splits_x.csv"));
+    c.labels = t.labels, c.splits = t.splits;
     CHECK(train_into(&c, check_tmp("bad"), 0, 0, &r) == OIQA_EXIT_DATA);
     CHECK_MSG(strstr(oiqa_errmsg(), "no row for 'c99/ghost.png'") != NULL, "%s", oiqa_errmsg());
     /* A leaking split. */
@@ -325,21 +378,27 @@ static void t_refusals(void)
     /* NaN features. */
     write_tables(check_tmp("labels_x.csv"), check_tmp("splits_x.csv"), NULL, 0);
     CHECK(write_features(check_tmp("nan.h5"), NULL, "resnet50", 7) == 0);
-    free(c.local), c.local = strdup(check_tmp("nan.h5"));
+    snprintf(t.local, sizeof t.local, "%s", check_tmp("nan.h5"));
+    c.features[0] = t.local;
     CHECK(train_into(&c, check_tmp("bad"), 0, 0, &r) == OIQA_EXIT_DATA);
     CHECK_MSG(strstr(oiqa_errmsg(), "row 7 ('c01/img2.png'): NaN in /restored/layer2/std") != NULL, "%s", oiqa_errmsg());
     /* Scoring features of another backbone. */
     if (g_trained) {
         CHECK(write_features(check_tmp("other.h5"), NULL, "resnet101", -1) == 0);
-        oiqa_score_opts so = {.model = check_tmp("run/model.h5"), .local = check_tmp("other.h5"),
-                              .global = check_tmp("vm.h5"), .out = check_tmp("pred2.csv"), .force = 1};
+        char other[512], global[512];
+        snprintf(other, sizeof other, "%s", check_tmp("other.h5"));
+        snprintf(global, sizeof global, "%s", check_tmp("vm.h5"));
+        oiqa_score_input in[2] = {{NULL, other, "--features"}, {"global", global, "--global"}};
+        oiqa_score_opts so = {.model = check_tmp("run/model.h5"), .inputs = in, .n_inputs = 2,
+                              .out = check_tmp("pred2.csv"), .force = 1};
         CHECK(oiqa_score_run(&so) == OIQA_EXIT_DATA);
         CHECK_MSG(strstr(oiqa_errmsg(), "backbone 'resnet101' differs from the training features' 'resnet50'") != NULL,
                   "%s", oiqa_errmsg());
-        so.local = check_tmp("r50.h5"), so.global = NULL;
+        snprintf(other, sizeof other, "%s", check_tmp("r50.h5"));
+        in[1].path = NULL;
         CHECK(oiqa_score_run(&so) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "--global"));
     }
-    oiqa_train_config_free(&c);
+    cfg_free(&t);
 }
 
 /* `test_train --write-fixtures DIR`: the synthetic files for

@@ -272,6 +272,9 @@ static void t_check_keys(void)
     CHECK_STR(oiqa_errmsg(), "t.yaml:3: unknown key 'sise' (known: size, layout, fov)");
     CHECK(oiqa_yaml_check_keys(doc.root, known, "viewports") == OIQA_EXIT_USAGE);
     CHECK_STR(oiqa_errmsg(), "t.yaml:3: unknown key 'sise' in viewports (known: size, layout, fov)");
+    /* a key prefix for a nested map: the dotted name */
+    CHECK(oiqa_yaml_check_keys(doc.root, known, "model.") == OIQA_EXIT_USAGE);
+    CHECK_STR(oiqa_errmsg(), "t.yaml:3: unknown key 'model.sise' (known: size, layout, fov)");
     static const char *const all[] = {"size", "layout", "sise", NULL};
     CHECK(oiqa_yaml_check_keys(doc.root, all, NULL) == OIQA_OK);
     CHECK(oiqa_yaml_check_keys(NULL, all, NULL) == OIQA_OK);

@@ -9,8 +9,8 @@
  * class and is left out of the classification losses). Stored in model.h5
  * as the root attributes `levels` (JSON list of integers) and `types` (JSON
  * list of strings). */
-#ifndef OIQA_TRAIN_CLASSES_H
-#define OIQA_TRAIN_CLASSES_H
+#ifndef OIQA_METHODS_CLASSES_H
+#define OIQA_METHODS_CLASSES_H
 
 #include "iqa/labels.h"
 

@@ -1,5 +1,5 @@
-/* Level and type vocabularies; see train/train_classes.h. */
-#include "train/train_classes.h"
+/* Level and type vocabularies; see methods/classes.h. */
+#include "methods/classes.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* The MTFI fusion model; see models/mtfi.h and docs/mtfi.md. */
-#include "models/mtfi.h"
+/* The MTFI fusion model; see methods/mtfi/mtfi_model.h and docs/mtfi.md. */
+#include "methods/mtfi/mtfi_model.h"
 
 #include <stdio.h>
 #include <string.h>

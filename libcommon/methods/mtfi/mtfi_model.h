@@ -24,8 +24,8 @@
  *     quality  Linear - ReLU - Dropout - Linear -> 1
  *     level    Linear -> n_levels        type  Linear -> n_types
  * Loss: w_q MSE(quality) + w_l CE(level) + w_t CE(type). */
-#ifndef OIQA_MODELS_MTFI_H
-#define OIQA_MODELS_MTFI_H
+#ifndef OIQA_METHODS_MTFI_MODEL_H
+#define OIQA_METHODS_MTFI_MODEL_H
 
 #include "base/rng.h"
 #include "nn/ag.h"

@@ -1,14 +1,14 @@
 /* oiqa-score on raw images: the stages a model's features went through, run
- * in memory from the recipe recorded in model.h5; see train/train_score.h.
+ * in memory from the recipe recorded in model.h5; see score/score.h.
  *
  * Per image: decode -> viewports (stage/viewports.h) -> pseudo-references
  * (stage/pseudoref.h) -> the local backbone on each stream the model uses
  * (stage/backbone.h) -> the global backbone on the resized ERP
- * (stage/global.h); the rows are assembled as train/train_data.c assembles
+ * (stage/global.h); the rows are assembled as methods/features.c assembles
  * them from the files (mean || std per viewport and scale; global stages in
  * the file's order), then normalised and predicted in chunks of `batch`
  * images, and each chunk's rows written before the next is computed. */
-#include "train/train_score.h"
+#include "score/score.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,9 +27,19 @@
 #include "stage/features.h"
 #include "stage/stage_tools.h"
 
-/* prov field indices (train/train_data.h, oiqa_prov_field_names) */
-enum { P_PATH, P_SHA, P_STAGE, P_BACKBONE, P_WEIGHTS, P_WEIGHTS_SHA, P_BLOCKS, P_STREAMS, P_CONFIG, P_NORM,
-       P_INPUT_SIZE, P_RESIZE, P_VP_CONFIG, P_PR_CONFIG };
+/* prov field indices (methods/feature_prov.h) */
+enum { P_PATH = OIQA_PROV_PATH, P_BACKBONE = OIQA_PROV_BACKBONE, P_WEIGHTS = OIQA_PROV_WEIGHTS,
+       P_WEIGHTS_SHA = OIQA_PROV_WEIGHTS_SHA, P_STREAMS = OIQA_PROV_STREAMS, P_CONFIG = OIQA_PROV_CONFIG,
+       P_VP_CONFIG = OIQA_PROV_VP_CONFIG, P_PR_CONFIG = OIQA_PROV_PR_CONFIG };
+
+/* The stages raw scoring can replay: a method input of stage kind
+ * "backbone" (view blocks of the viewports and their pseudo-references) and
+ * one of "global" (the resized ERP). */
+typedef struct {
+    int li, gi;                         /* input indices, -1: none */
+    const oiqa_feature_prov *lp, *gp;   /* their provenance records */
+    int stream_of[OIQA_METHOD_MAX_STREAMS]; /* local input stream -> 0 original, 1 restored, 2 degraded, -1 */
+} raw_inputs;
 
 /* ---- weights ------------------------------------------------------------ */
 
@@ -101,6 +111,7 @@ typedef struct {
     oiqa_backbone_opts bo;
     oiqa_global_opts go;
     int need_pr, use_global;
+    raw_inputs in;
 } recipe;
 
 static void recipe_free(recipe *r)
@@ -139,21 +150,55 @@ static int refuse_no_recipe(const char *model, const char *missing, const char *
                      *file ? file : "?", missing);
 }
 
+/* Which inputs of the method are which stage, and their records. */
+static int map_inputs(const oiqa_train_model *tm, const char *model, raw_inputs *in)
+{
+    static const char *const names[3] = {"original", "restored", "degraded"};
+    const oiqa_method *m = tm->m;
+    in->li = in->gi = -1;
+    int k = 0;
+    for (int i = 0; i < m->n_inputs; i++) {
+        if (!tm->sel.use[i]) continue;
+        const oiqa_method_input *mi = &m->inputs[i];
+        const oiqa_feature_prov *p = k < tm->n_prov ? &tm->prov[k] : NULL;
+        k++;
+        if (!strcmp(mi->stage, "backbone") && mi->layout == OIQA_LAYOUT_VIEW_BLOCKS && in->li < 0) {
+            in->li = i, in->lp = p;
+            for (int s = 0; s < OIQA_METHOD_MAX_STREAMS; s++) {
+                in->stream_of[s] = -1;
+                for (int j = 0; mi->streams[s] && j < 3; j++)
+                    if (!strcmp(mi->streams[s], names[j]) && (s == 0 || tm->sel.stream[i][s])) in->stream_of[s] = j;
+                if (mi->streams[s] && (s == 0 || tm->sel.stream[i][s]) && in->stream_of[s] < 0)
+                    return oiqa_fail(OIQA_EXIT_DATA, model, "stream '%s' of input %s: raw scoring makes original, "
+                                     "restored and degraded", mi->streams[s], mi->role);
+            }
+        } else if (!strcmp(mi->stage, "global") && mi->layout == OIQA_LAYOUT_IMAGE_CONCAT && in->gi < 0) {
+            in->gi = i, in->gp = p;
+        } else {
+            return oiqa_fail(OIQA_EXIT_DATA, model, "input %s (%s stage): raw scoring replays one backbone and one "
+                             "global input; give --features", mi->role, mi->stage);
+        }
+    }
+    if (in->li < 0) return oiqa_fail(OIQA_EXIT_DATA, model, "no viewport backbone input: give --features");
+    return OIQA_OK;
+}
+
 static int recipe_load(const oiqa_train_model *tm, const char *model, recipe *r)
 {
     memset(r, 0, sizeof *r);
-    const oiqa_train_config *c = &tm->cfg;
-    r->need_pr = c->use_restored || c->use_degraded;
-    r->use_global = c->use_global;
-    if (tm->n_prov < 1) return refuse_no_recipe(model, "every record", "");
-    const oiqa_feature_prov *lp = &tm->prov[0];
+    int rc = map_inputs(tm, model, &r->in);
+    if (rc) return rc;
+    for (int s = 1; s < OIQA_METHOD_MAX_STREAMS; s++) r->need_pr |= r->in.stream_of[s] > 0;
+    r->use_global = r->in.gi >= 0;
+    const oiqa_feature_prov *lp = r->in.lp;
+    if (!lp) return refuse_no_recipe(model, "every record", "");
     if (!*lp->v[P_CONFIG]) return refuse_no_recipe(model, "the backbone config", lp->v[P_PATH]);
     if (!*lp->v[P_VP_CONFIG]) return refuse_no_recipe(model, "viewports_config", lp->v[P_PATH]);
     if (r->need_pr && !*lp->v[P_PR_CONFIG]) return refuse_no_recipe(model, "pseudoref_config", lp->v[P_PATH]);
-    if (r->use_global && (tm->n_prov < 2 || !*tm->prov[1].v[P_CONFIG]))
-        return refuse_no_recipe(model, "the global config", tm->n_prov > 1 ? tm->prov[1].v[P_PATH] : "");
+    if (r->use_global && (!r->in.gp || !*r->in.gp->v[P_CONFIG]))
+        return refuse_no_recipe(model, "the global config", r->in.gp ? r->in.gp->v[P_PATH] : "");
 
-    int rc = parse_recorded(&oiqa_viewports_tool, lp->v[P_VP_CONFIG], model, "viewports_config", &r->vpc, &r->vp_cli);
+    rc = parse_recorded(&oiqa_viewports_tool, lp->v[P_VP_CONFIG], model, "viewports_config", &r->vpc, &r->vp_cli);
     if (!rc) rc = oiqa_viewports_cli_opts(&r->vpc, &r->vo, &r->list);
     if (!rc && r->need_pr) {
         rc = parse_recorded(&oiqa_pseudoref_tool, lp->v[P_PR_CONFIG], model, "pseudoref_config", &r->prc, &r->pr_cli);
@@ -174,7 +219,7 @@ static int recipe_load(const oiqa_train_model *tm, const char *model, recipe *r)
         rc = oiqa_fail(OIQA_EXIT_DATA, model, "the recorded backbone config is for %s, the features' backbone is %s",
                        r->bo.extractor, bb);
     if (!rc && r->use_global) {
-        const oiqa_feature_prov *gp = &tm->prov[1];
+        const oiqa_feature_prov *gp = r->in.gp;
         rc = parse_recorded(&oiqa_vmamba_tool, gp->v[P_CONFIG], model, "global config", &r->gvc, &r->gl_cli);
         if (!rc) oiqa_vmamba_cli_global_opts(&r->gvc, &r->go);
         if (!rc && strcmp(r->go.extractor, gp->v[P_BACKBONE]))
@@ -191,7 +236,7 @@ typedef struct {
     oiqa_train_model tm;
     recipe rc;
     oiqa_extractor local;
-    int scale_block[OIQA_MTFI_MAX_SCALES], n_scales, C[OIQA_MTFI_MAX_SCALES];
+    int scale_block[OIQA_METHOD_MAX_BLOCKS], n_scales, C[OIQA_METHOD_MAX_BLOCKS];
     oiqa_global_net global;
     int G;
     int V, S;
@@ -218,19 +263,21 @@ static void raw_free(raw_run *st)
 static int setup_networks(raw_run *st)
 {
     const oiqa_score_raw_opts *o = st->o;
-    const oiqa_train_config *c = &st->tm.cfg;
-    const oiqa_feature_prov *lp = &st->tm.prov[0];
+    const oiqa_train_model *tm = &st->tm;
+    int li = st->rc.in.li, gi = st->rc.in.gi;
+    const oiqa_feature_prov *lp = st->rc.in.lp;
     const oiqa_extractor_kind *k = oiqa_extractor_find(st->rc.bo.extractor);
     if (!k) return oiqa_fail(OIQA_EXIT_DATA, o->model, "unknown extractor '%s'", st->rc.bo.extractor);
     if (st->rc.bo.batch < 1) return oiqa_fail(OIQA_EXIT_DATA, o->model, "recorded backbone batch below 1");
-    st->n_scales = c->n_scales;
-    for (int s = 0; s < c->n_scales; s++) {
-        int b = oiqa_extractor_block_index(k, c->scales[s]);
-        if (b < 0) return oiqa_fail(OIQA_EXIT_DATA, o->model, "scale '%s' is not a block of %s", c->scales[s], k->name);
+    st->n_scales = tm->sel.n_blocks[li];
+    for (int s = 0; s < st->n_scales; s++) {
+        const char *name = tm->sel.blocks[li][s];
+        int b = oiqa_extractor_block_index(k, name);
+        if (b < 0) return oiqa_fail(OIQA_EXIT_DATA, o->model, "scale '%s' is not a block of %s", name, k->name);
         st->scale_block[s] = b, st->C[s] = k->blocks[b].channels;
-        if (2 * st->C[s] != st->tm.model.cfg.local_dim[s])
+        if (2 * st->C[s] != tm->shape.dim[li][s])
             return oiqa_fail(OIQA_EXIT_DATA, o->model, "%s has %d features per viewport in %s, the model takes %d",
-                             c->scales[s], 2 * st->C[s], k->name, st->tm.model.cfg.local_dim[s]);
+                             name, 2 * st->C[s], k->name, tm->shape.dim[li][s]);
     }
     if (st->rc.need_pr && !strstr(lp->v[P_STREAMS], "restored"))
         return oiqa_fail(OIQA_EXIT_DATA, o->model, "uses pseudo-references, its features have streams '%s'",
@@ -243,9 +290,9 @@ static int setup_networks(raw_run *st)
         st->G = 0;
         for (int i = 0; i < st->global.n_blocks; i++)
             st->G += 2 * st->global.kind->blocks[st->global.blocks[i]].channels;
-        if (st->G != st->tm.model.cfg.global_dim)
+        if (st->G != tm->shape.dim[gi][0])
             return oiqa_fail(OIQA_EXIT_DATA, o->model, "the recorded global blocks give %d features, the model takes "
-                             "%d", st->G, st->tm.model.cfg.global_dim);
+                             "%d", st->G, tm->shape.dim[gi][0]);
         if (st->rc.go.max_pixels < st->max_pixels) st->max_pixels = st->rc.go.max_pixels;
     }
     st->S = st->rc.vo.size;
@@ -257,10 +304,10 @@ static int setup_networks(raw_run *st)
 static int load_weights(raw_run *st)
 {
     const oiqa_score_raw_opts *o = st->o;
-    const oiqa_feature_prov *lp = &st->tm.prov[0];
+    const oiqa_feature_prov *lp = st->rc.in.lp;
     int rc;
     if (st->rc.use_global) {
-        const oiqa_feature_prov *gp = &st->tm.prov[1];
+        const oiqa_feature_prov *gp = st->rc.in.gp;
         char *w = NULL;
         rc = oiqa_score_find_weights(st->rc.go.weights ? st->rc.go.weights : gp->v[P_WEIGHTS], gp->v[P_WEIGHTS_SHA],
                                      "global", o->weights_dir, o->global_weights, &w);
@@ -330,7 +377,7 @@ static int put_pair(const float *mean, const float *std, int rows, int C, float 
 }
 
 /* One image into row i of d. */
-static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
+static int score_image(raw_run *st, const char *name, oiqa_feature_set *d, int i)
 {
     const oiqa_score_raw_opts *o = st->o;
     char *path = oiqa_path_join(o->root, name);
@@ -359,15 +406,17 @@ static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
         rc = oiqa_pseudoref_image(&st->rc.po, path, name, st->vp, st->V, st->S, &st->rc.vo, &src, st->rest, st->deg);
     oiqa_vp_source_free(&src);
     oiqa_image_free(&erp);
-    const oiqa_train_config *c = &st->tm.cfg;
-    const uint8_t *streams[3] = {st->vp, c->use_restored ? st->rest : NULL, c->use_degraded ? st->deg : NULL};
+    const raw_inputs *ri = &st->rc.in;
+    const oiqa_feature_input *local = &d->in[ri->li];
+    const uint8_t *const made[3] = {st->vp, st->rest, st->deg};
     static const char *const stream_names[3] = {"original", "restored", "degraded"};
     size_t n_in = (size_t)st->V * st->S * st->S * 3;
-    for (int s = 0; s < 3 && !rc; s++) {
-        if (!streams[s]) continue;
-        for (size_t k = 0; k < n_in; k++) st->rgb[k] = streams[s][k];
+    for (int s = 0; s < OIQA_METHOD_MAX_STREAMS && !rc; s++) {
+        if (ri->stream_of[s] < 0 || !local->x[s][0]) continue;
+        const uint8_t *src = made[ri->stream_of[s]];
+        for (size_t k = 0; k < n_in; k++) st->rgb[k] = src[k];
         /* every scale from one pass of the network */
-        float *mean[OIQA_MTFI_MAX_SCALES], *std[OIQA_MTFI_MAX_SCALES];
+        float *mean[OIQA_METHOD_MAX_BLOCKS], *std[OIQA_METHOD_MAX_BLOCKS];
         size_t off = 0;
         for (int k = 0; k < st->n_scales; k++) {
             mean[k] = st->mean + off, std[k] = st->std + off;
@@ -376,16 +425,16 @@ static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
         rc = oiqa_backbone_viewports(&st->local, st->scale_block, st->n_scales, st->rgb, st->V, st->S, st->rc.bo.batch,
                                      0, mean, std, NULL, &st->pooled);
         for (int k = 0; k < st->n_scales && !rc; k++) {
-            float *dst = (s == 0 ? d->orig[k] : s == 1 ? d->rest[k] : d->degr[k]) + (size_t)i * st->V * d->dim[k];
+            float *dst = local->x[s][k] + (size_t)i * st->V * local->dim[k];
             char what[96];
-            snprintf(what, sizeof what, "%s %s", stream_names[s], c->scales[k]);
+            snprintf(what, sizeof what, "%s %s", stream_names[ri->stream_of[s]], local->block[k]);
             rc = put_pair(mean[k], std[k], st->V, st->C[k], dst, path, what);
         }
     }
     if (!rc && st->rc.use_global) {
-        float *dst = d->global + (size_t)i * d->G;
+        float *dst = d->in[ri->gi].x[0][0] + (size_t)i * st->G;
         float *mean[OIQA_EXTRACTOR_MAX_BLOCKS], *std[OIQA_EXTRACTOR_MAX_BLOCKS];
-        float *buf = malloc((size_t)d->G * sizeof(float));
+        float *buf = malloc((size_t)st->G * sizeof(float));
         if (!buf) rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
         size_t off = 0;
         for (int b = 0; b < st->global.n_blocks && !rc; b++) {
@@ -405,23 +454,12 @@ static int score_image(raw_run *st, const char *name, oiqa_train_data *d, int i)
 }
 
 /* The chunk's data arrays (names set by the caller). */
-static void data_alloc(raw_run *st, oiqa_train_data *d, int n)
+static void data_alloc(raw_run *st, oiqa_feature_set *d, int n)
 {
-    memset(d, 0, sizeof *d);
-    const oiqa_train_config *c = &st->tm.cfg;
-    d->n = n, d->V = st->V, d->n_scales = st->n_scales;
-    for (int k = 0; k < st->n_scales; k++) {
-        d->dim[k] = 2 * st->C[k];
-        size_t per = (size_t)n * st->V * d->dim[k] * sizeof(float);
-        d->orig[k] = oiqa_xmalloc(per);
-        if (c->use_restored) d->rest[k] = oiqa_xmalloc(per);
-        if (c->use_degraded) d->degr[k] = oiqa_xmalloc(per);
-    }
-    if (st->rc.use_global) {
-        d->G = st->G, d->has_global = 1;
-        d->global = oiqa_xmalloc((size_t)n * st->G * sizeof(float));
-    }
-    d->names = oiqa_xcalloc((size_t)n, sizeof *d->names);
+    int V[OIQA_METHOD_MAX_INPUTS] = {0};
+    V[st->rc.in.li] = st->V;
+    if (st->rc.in.gi >= 0) V[st->rc.in.gi] = 1;
+    oiqa_feature_set_alloc(st->tm.m, &st->tm.sel, &st->tm.shape, V, n, d);
 }
 
 static int run_chunks(raw_run *st, FILE *f)
@@ -433,7 +471,7 @@ static int run_chunks(raw_run *st, FILE *f)
     oiqa_score_csv_header(&st->tm, f);
     for (int i0 = 0; i0 < o->n_names && !rc; i0 += batch) {
         int n = o->n_names - i0 < batch ? o->n_names - i0 : batch;
-        oiqa_train_data d;
+        oiqa_feature_set d;
         data_alloc(st, &d, n);
         for (int i = 0; i < n && !rc; i++) {
             d.names[i] = oiqa_strdup(o->names[i0 + i]);
@@ -441,10 +479,10 @@ static int run_chunks(raw_run *st, FILE *f)
             rc = score_image(st, o->names[i0 + i], &d, i);
             if (!rc) oiqa_debug("%s: features in %.3f s", o->names[i0 + i], oiqa_now_seconds() - t0);
         }
-        oiqa_train_pred p = {0};
+        oiqa_method_pred p = {0};
         if (!rc) {
-            oiqa_train_norm_apply(&st->tm.norm, &d);
-            rc = oiqa_train_predict(ag, &st->tm.model, &d, NULL, d.n, batch, &p);
+            oiqa_feature_norm_apply(&st->tm.norm, &d);
+            rc = oiqa_method_predict(ag, st->tm.m, st->tm.model, &d, NULL, d.n, batch, &p);
         }
         if (!rc) {
             oiqa_score_csv_rows(&st->tm, &d, &p, f);
@@ -452,8 +490,8 @@ static int run_chunks(raw_run *st, FILE *f)
             if (ferror(f)) rc = oiqa_fail(OIQA_EXIT_DATA, o->out ? o->out : "stdout", "cannot write: %s",
                                           oiqa_strerror(errno));
         }
-        oiqa_train_pred_free(&p);
-        oiqa_train_data_free(&d);
+        oiqa_method_pred_free(&p);
+        oiqa_feature_set_free(&d);
     }
     oiqa_ag_free(ag);
     return rc;

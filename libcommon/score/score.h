@@ -1,29 +1,37 @@
-/* Scoring images with a trained MTFI model (oiqa-score; docs/train.md):
- * model.h5 + the feature files of the images -> predictions.csv
+/* Scoring images with a trained model of any method (oiqa-score;
+ * docs/train.md): model.h5 + the feature files of the images ->
+ * predictions.csv
  *
- *   name,score[,level,type,p_level_<L>...,p_type_<T>...]
+ *   name,score[,the method's columns]
  *
  * score on the label scale (the model's normalised output mapped back with
- * the training MOS mean and std); with auxiliary heads the predicted level
- * and type (class names, the argmax) and the softmax probability of every
- * class, in the order of the vocabularies. oiqa-eval reads these columns.
+ * the training MOS mean and std); then the method's own columns (MTFI with
+ * auxiliary heads: level,type,p_level_<L>...,p_type_<T>..., the argmax
+ * classes and the softmax probability of every class). oiqa-eval reads
+ * these columns.
  *
  * Before any row is read, the feature files' provenance must match the
- * training features' (train/train_data.h, oiqa_feature_prov_compare). */
-#ifndef OIQA_TRAIN_SCORE_H
-#define OIQA_TRAIN_SCORE_H
+ * training features' (methods/feature_prov.h, oiqa_feature_prov_compare). */
+#ifndef OIQA_SCORE_SCORE_H
+#define OIQA_SCORE_SCORE_H
 
 #include <stdio.h>
 
+#include "methods/predict.h"
 #include "nn/device.h"
-#include "train/train_batch.h"
 #include "train/train_io.h"
+
+/* A feature file given for one input of the model's method: role NULL is
+ * the method's first input; option names the flag in messages. */
+typedef struct {
+    const char *role, *path, *option;
+} oiqa_score_input;
 
 typedef struct {
     const char *model;   /* model.h5 */
-    const char *local;   /* backbone features */
-    const char *global;  /* global features, NULL when the model has none */
-    char *const *names;  /* NULL: every row of the local file */
+    const oiqa_score_input *inputs; /* the feature files given (path NULL: not given) */
+    int n_inputs;
+    char *const *names;  /* NULL: every row of the first input's file */
     int n_names;
     const char *out;     /* predictions.csv (via out.partial) */
     int force;
@@ -32,12 +40,12 @@ typedef struct {
 
 int oiqa_score_run(const oiqa_score_opts *o);
 
-/* ---- raw images (the deployment path; train/train_score_raw.c) ----------
+/* ---- raw images (the deployment path; score/score_raw.c) ----------------
  *
  * The same predictions from ERP images, with no feature file: every stage
  * the model's features went through runs in memory, image by image, with the
  * settings recorded in model.h5 (the provenance of the feature files,
- * train/train_data.h: the resolved configs of oiqa-viewports,
+ * methods/feature_prov.h: the resolved configs of oiqa-viewports,
  * oiqa-pseudoref, oiqa-resnet and oiqa-vmamba), through the stages' own
  * per-image functions (stage/viewports.h, pseudoref.h, backbone.h,
  * global.h). Nothing is cached. A model whose provenance lacks the recipe
@@ -71,8 +79,8 @@ int oiqa_score_raw_run(const oiqa_score_raw_opts *o);
 int oiqa_score_find_weights(const char *recorded, const char *sha256, const char *role, const char *weights_dir,
                             const char *override, char **path);
 
-/* The predictions CSV: the header line, then rows of d with predictions p. */
+/* The predictions CSV: the header line, then rows of fs with predictions p. */
 void oiqa_score_csv_header(const oiqa_train_model *tm, FILE *f);
-void oiqa_score_csv_rows(const oiqa_train_model *tm, const oiqa_train_data *d, const oiqa_train_pred *p, FILE *f);
+void oiqa_score_csv_rows(const oiqa_train_model *tm, const oiqa_feature_set *fs, const oiqa_method_pred *p, FILE *f);
 
 #endif

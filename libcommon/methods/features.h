@@ -1,0 +1,60 @@
+/* The inputs of a method, assembled from the cached feature files (DESIGN
+ * §3) for a list of image names, as the method's input rows declare them
+ * (methods/method.h):
+ *
+ *   view blocks   per stream s and block k: x[s][k] [N, V, 2 C_k] =
+ *                 /<stream>/<block>/mean || /std
+ *   image concat  x[0][0] [N, 1, G] = concat over the file's blocks (its
+ *                 `blocks` attribute, in order) of mean || std
+ *
+ * Names are matched to the files' rows by name; a name missing from a file,
+ * or a NaN / Inf value, is an error naming the file, the row and the
+ * dataset. The provenance of each file is kept (methods/feature_prov.h). */
+#ifndef OIQA_METHODS_FEATURES_H
+#define OIQA_METHODS_FEATURES_H
+
+#include "methods/feature_prov.h"
+#include "methods/method.h"
+
+typedef struct {
+    int used;
+    oiqa_feature_layout layout;
+    int n_blocks, V;                    /* V = 1 for concat */
+    int dim[OIQA_METHOD_MAX_BLOCKS];    /* 2 C per block; concat: one block of G */
+    char *block[OIQA_METHOD_MAX_BLOCKS]; /* names; concat: the input's role */
+    float *x[OIQA_METHOD_MAX_STREAMS][OIQA_METHOD_MAX_BLOCKS]; /* [n, V, dim]; NULL: stream not read */
+    oiqa_feature_prov prov;
+} oiqa_feature_input;
+
+typedef struct {
+    int n;
+    char **names;
+    int n_inputs;
+    oiqa_feature_input in[OIQA_METHOD_MAX_INPUTS];
+} oiqa_feature_set;
+
+typedef struct {
+    const oiqa_method *method;
+    const oiqa_method_select *sel;
+    const char *const *paths; /* per input (NULL for those not used) */
+    int hash;                 /* compute the files' sha256 (provenance) */
+} oiqa_feature_spec;
+
+/* Loads the rows of `names` (all rows of the first used input's file when
+ * names is NULL). `what` names where the names come from in messages
+ * ("labels.csv"), lines (may be NULL) their lines there. */
+int oiqa_feature_set_load(const oiqa_feature_spec *spec, char *const *names, const int *lines, int n,
+                          const char *what, oiqa_feature_set *fs);
+/* Room for n rows of the given sizes (the dims and blocks of shape; V per
+ * input; streams per sel), names unset: what raw scoring fills. */
+void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel, const oiqa_method_shape *shape,
+                            const int *V, int n, oiqa_feature_set *fs);
+void oiqa_feature_set_free(oiqa_feature_set *fs);
+
+/* The sizes of a loaded set, for building a model. */
+void oiqa_feature_set_shape(const oiqa_feature_set *fs, const oiqa_train_classes *classes, oiqa_method_shape *shape);
+
+/* Rows idx[0..B) of fs on the tape (every stream and block read). */
+int oiqa_feature_set_batch(oiqa_ag *ag, const oiqa_feature_set *fs, const int *idx, int B, oiqa_method_batch *in);
+
+#endif

@@ -6,8 +6,9 @@
 # Reads every file DIR/**/*.{c,h,cu} (DIR defaults to libcommon) and its
 # `#include "folder/file.h"` lines (relative to DIR; an include without a
 # folder names a file of the including file's own folder). Two rules:
-#  1. Layers. base 0; io 1; nn 1; geo 2; models 2; iqa 3; stage 4; train 5
-#     (a subfolder such as nn/cuda belongs to its parent). A file includes
+#  1. Layers. base 0; io 1; nn 1; geo 2; models 2; iqa 3; stage 4; methods 5;
+#     train 6; score 7 (a subfolder such as nn/cuda or methods/mtfi belongs
+#     to its parent). A file includes
 #     headers of its own folder or of a strictly lower rank only; a folder of
 #     the same rank (io/nn, geo/models) or of a higher one is an offence:
 #     `DIR/x/y.c: includes z/w.h (x is layer N, z is layer M)`.
@@ -75,8 +76,8 @@ function defined(s,   d) {              # the function or variable s defines, if
     return d
 }
 BEGIN {
-    split("base 0 io 1 nn 1 geo 2 models 2 iqa 3 stage 4 train 5", r, " ")
-    for (i = 1; i < 16; i += 2) rank[r[i]] = r[i + 1]
+    split("base 0 io 1 nn 1 geo 2 models 2 iqa 3 stage 4 methods 5 train 6 score 7", r, " ")
+    for (i = 1; i < 20; i += 2) rank[r[i]] = r[i + 1]
 }
 FNR == 1 { incomment = 0; src = FILENAME !~ /\.h$/ }
 /^[ \t]*#[ \t]*include[ \t]*"/ {

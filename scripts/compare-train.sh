@@ -51,10 +51,13 @@ for cfg in adamw sgd; do
         fi
     done
     cmp -s "old-$cfg/pred.csv" "new-$cfg/pred.csv" || { echo "$cfg/pred.csv: differs"; status=1; }
+    # The old model.h5 scores with the new oiqa-score, to the same numbers.
+    "$new/oiqa-score" --model "old-$cfg/model.h5" --features r50.h5 "${global[@]}" -o "old-$cfg/pred_new.csv" -q
+    cmp -s "old-$cfg/pred.csv" "old-$cfg/pred_new.csv" || { echo "$cfg: $rev's model.h5 scores differently now"; status=1; }
     # log.csv without its last column (seconds per epoch).
     if ! diff <(sed 's/,[^,]*$//' "old-$cfg/log.csv") <(sed 's/,[^,]*$//' "new-$cfg/log.csv") >/dev/null; then
         echo "$cfg/log.csv: differs"; status=1
     fi
 done
-[ "$status" = 0 ] && echo "identical: weights, predictions and logs of $rev and the working tree (adamw + cosine, sgd + step)"
+[ "$status" = 0 ] && echo "identical: weights, predictions and logs of $rev and the working tree (adamw + cosine, sgd + step); $rev's model.h5 scores the same with the working tree's oiqa-score"
 exit "$status"

@@ -333,7 +333,8 @@ static int value_error(const oiqa_opt *o, const oiqa_yaml_node *top, const oiqa_
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s:%d: key '%s': expected %s, got %s", bad->source, bad->line, key,
                          expected, got);
     }
-    if (!strcmp(ctx, "--set")) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set %s: expected %s, got %s", key, expected, got);
+    if (!strcmp(ctx, "--set"))
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set %s: expected %s, got %s", key, expected, got);
     if (!strchr(key, '.')) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: expected %s, got %s", ctx, expected, got);
     return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: key '%s': expected %s, got %s", ctx, key, expected, got);
 }
@@ -361,6 +362,13 @@ static int check_map_keys(parse_state *st, const oiqa_opt *table, const oiqa_yam
 
 static int apply_map(parse_state *st, const oiqa_opt *table, void *base, const oiqa_yaml_node *map,
                      const char *prefix, const char *ctx);
+static int apply_defaults(parse_state *st, const oiqa_opt *table, void *base, const char *prefix);
+
+/* A whole section given on the command line (--set model={...}, --model
+ * MAP) replaces the section: the keys it leaves out take their defaults,
+ * not the config file's values (single keys: --set model.KEY=VALUE). */
+static int replace_section(parse_state *st, const oiqa_opt *o, void *base, const oiqa_yaml_node *n, const char *key,
+                           const char *ctx);
 
 /* Applies a YAML value to option o of the struct at base; key is o's dotted name. */
 static int apply_node(parse_state *st, const oiqa_opt *o, void *base, const oiqa_yaml_node *n, const char *key,
@@ -390,6 +398,16 @@ static int apply_map(parse_state *st, const oiqa_opt *table, void *base, const o
         if ((rc = apply_node(st, o, base, map->items[i], key, ctx))) return rc;
     }
     return OIQA_OK;
+}
+
+static int replace_section(parse_state *st, const oiqa_opt *o, void *base, const oiqa_yaml_node *n, const char *key,
+                           const char *ctx)
+{
+    if (o->type == OIQA_OPT_SECTION && n && n->kind == OIQA_YAML_MAP) {
+        int rc = apply_defaults(st, o->sub, FIELD(base, o, char), key);
+        if (rc) return rc;
+    }
+    return apply_node(st, o, base, n, key, ctx);
 }
 
 /* ---- defaults ---------------------------------------------------------- */
@@ -497,7 +515,7 @@ static int apply_set(parse_state *st, const char *arg)
     if (rc) return OIQA_EXIT_USAGE;
     if (!doc->root || doc->root->kind != OIQA_YAML_MAP || doc->root->n != 1 || strcmp(doc->root->keys[0], key))
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "--set %s: the value must be one YAML value", key);
-    return apply_node(st, o, base, doc->root->items[0], key, "--set");
+    return replace_section(st, o, base, doc->root->items[0], key, "--set");
 }
 
 /* A tool option with its command-line value. */
@@ -511,7 +529,7 @@ static int apply_option(parse_state *st, const cli_item *it)
     if (o->type == OIQA_OPT_YAML || o->type == OIQA_OPT_SECTION || is_list(o)) {
         oiqa_yaml_doc *doc;
         if (load_owned(st, it->value, it->spelled, &doc)) return OIQA_EXIT_USAGE;
-        if (o->type != OIQA_OPT_YAML) return apply_node(st, o, st->opts, doc->root, o->name, it->spelled);
+        if (o->type != OIQA_OPT_YAML) return replace_section(st, o, st->opts, doc->root, o->name, it->spelled);
         *FIELD(st->opts, o, const oiqa_yaml_node *) = doc->root;
         return OIQA_OK;
     }

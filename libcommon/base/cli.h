@@ -38,13 +38,13 @@
 #include "base/yaml.h"
 
 typedef enum {
-    OIQA_OPT_FLAG,   /* int 0/1; on the command line takes no value */
-    OIQA_OPT_INT,    /* long */
-    OIQA_OPT_DOUBLE, /* double */
-    OIQA_OPT_STRING, /* char * (owned by the parse result; NULL when unset) */
-    OIQA_OPT_ENUM,   /* int: index into choices */
-    OIQA_OPT_YAML,   /* const oiqa_yaml_node * (e.g. a list; NULL when unset), value read as YAML */
-    OIQA_OPT_SECTION, /* a struct whose keys are the `sub` table (offsets relative to it); def must be NULL */
+    OIQA_OPT_FLAG,    /* int 0/1; on the command line takes no value */
+    OIQA_OPT_INT,     /* long */
+    OIQA_OPT_DOUBLE,  /* double */
+    OIQA_OPT_STRING,  /* char * (owned by the parse result; NULL when unset) */
+    OIQA_OPT_ENUM,    /* int: index into choices */
+    OIQA_OPT_YAML,    /* const oiqa_yaml_node * (e.g. a list; NULL when unset), value read as YAML */
+    OIQA_OPT_SECTION, /* a struct whose keys are the `sub` table; def must be NULL */
     OIQA_OPT_STRINGS, /* oiqa_opt_strings */
     OIQA_OPT_NUMBERS, /* oiqa_opt_numbers, each value in [min, max] when min < max */
 } oiqa_opt_type;
@@ -69,16 +69,16 @@ typedef struct oiqa_opt {
     const char *name;     /* long option and config key, e.g. "size" */
     char short_name;      /* e.g. 'o', or 0 */
     oiqa_opt_type type;
-    size_t offset;        /* offsetof(tool options struct, field) */
+    size_t offset;        /* offsetof(tool options struct, field); in a section's table, of its struct */
     const char *def;      /* default as text (lists as flow YAML, "[a, b]"), NULL for none */
     const char *metavar;  /* "N", "FILE", ... shown in --help */
     const char *help;     /* one line */
-    double min, max;      /* INT/DOUBLE range, checked when min < max */
+    double min, max;      /* INT/DOUBLE/NUMBERS range, checked when min < max */
     const char *const *choices; /* ENUM: NULL-terminated names */
     unsigned flags;
     /* After flags, so that tables written positionally need not name them. */
     const struct oiqa_opt *sub; /* SECTION: its keys, terminated by name == NULL */
-    int min_count, max_count;   /* STRINGS/NUMBERS: list length, checked when min_count <= max_count and max_count > 0 */
+    int min_count, max_count;   /* STRINGS/NUMBERS: length, checked when max_count > 0 and min_count <= max_count */
 } oiqa_opt;
 
 typedef struct {

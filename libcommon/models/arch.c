@@ -29,11 +29,10 @@ int oiqa_arch_known(const char *name)
 const char *oiqa_arch_names(void)
 {
     static char names[512];
-    if (!names[0]) {
-        for (int i = 0; i < oiqa_extractor_count(); i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s, ", oiqa_extractor_at(i)->name);
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s", ANY_VMAMBA);
-    }
+    names[0] = '\0'; /* rebuilt: rows may be registered at run time */
+    for (int i = 0; i < oiqa_extractor_count(); i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s, ", oiqa_extractor_at(i)->name);
+    snprintf(names + strlen(names), sizeof names - strlen(names), "%s", ANY_VMAMBA);
     return names;
 }
 

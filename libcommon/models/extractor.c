@@ -22,16 +22,39 @@ static const oiqa_extractor_kind *const EXTRACTORS[] = {
     &oiqa_vmamba_t_s1l8_extractor,
 };
 #define N_EXTRACTORS (int)(sizeof EXTRACTORS / sizeof EXTRACTORS[0])
+#define MAX_ADDED 8
+
+/* Rows added at run time (oiqa_extractor_register), after the built-in ones. */
+static const oiqa_extractor_kind *added[MAX_ADDED];
+static int n_added;
+
+int oiqa_extractor_count(void) { return N_EXTRACTORS + n_added; }
+
+const oiqa_extractor_kind *oiqa_extractor_at(int i)
+{
+    if (i < 0 || i >= oiqa_extractor_count()) return NULL;
+    return i < N_EXTRACTORS ? EXTRACTORS[i] : added[i - N_EXTRACTORS];
+}
 
 const oiqa_extractor_kind *oiqa_extractor_find(const char *name)
 {
-    for (int i = 0; name && i < N_EXTRACTORS; i++)
-        if (!strcmp(EXTRACTORS[i]->name, name)) return EXTRACTORS[i];
+    for (int i = 0; name && i < oiqa_extractor_count(); i++)
+        if (!strcmp(oiqa_extractor_at(i)->name, name)) return oiqa_extractor_at(i);
     return NULL;
 }
 
-int oiqa_extractor_count(void) { return N_EXTRACTORS; }
-const oiqa_extractor_kind *oiqa_extractor_at(int i) { return i >= 0 && i < N_EXTRACTORS ? EXTRACTORS[i] : NULL; }
+int oiqa_extractor_register(const oiqa_extractor_kind *k)
+{
+    const char *name = k && k->name ? k->name : "(unnamed)";
+    if (!k || !k->name || !k->blocks || k->n_blocks < 1 || k->n_blocks > OIQA_EXTRACTOR_MAX_BLOCKS || !k->map_shape ||
+        !k->random_ckpt || !k->open || !k->forward || !k->close)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: a row needs a name, 1 to %d blocks, map_shape, "
+                         "random_ckpt, open, forward and close", name, OIQA_EXTRACTOR_MAX_BLOCKS);
+    if (oiqa_extractor_find(k->name)) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: registered twice", name);
+    if (n_added == MAX_ADDED) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: the registry is full", name);
+    added[n_added++] = k;
+    return OIQA_OK;
+}
 
 int oiqa_extractor_check(const oiqa_extractor_kind *k, const oiqa_ckpt *ck, const char *path)
 {
@@ -43,12 +66,12 @@ int oiqa_extractor_check(const oiqa_extractor_kind *k, const oiqa_ckpt *ck, cons
 
 const char *oiqa_extractor_names(void)
 {
-    static char names[256];
-    if (!names[0])
-        for (int i = 0; i < N_EXTRACTORS; i++) {
-            size_t len = strlen(names);
-            snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", EXTRACTORS[i]->name);
-        }
+    static char names[512];
+    names[0] = '\0';
+    for (int i = 0; i < oiqa_extractor_count(); i++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", oiqa_extractor_at(i)->name);
+    }
     return names;
 }
 

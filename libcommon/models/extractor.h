@@ -11,7 +11,8 @@
  * through the same loader, so both paths check the same keys and shapes.
  *
  * To add an extractor: write its open/forward/close and map_shape, add a row
- * to the table in extractor.c. */
+ * to the table in extractor.c (or, for one that lives outside the library,
+ * a test's, register the row at run time). */
 #ifndef OIQA_MODELS_EXTRACTOR_H
 #define OIQA_MODELS_EXTRACTOR_H
 
@@ -82,8 +83,12 @@ const oiqa_extractor_kind *oiqa_extractor_at(int i);
 /* Whether ck holds weights kind k can load (its open, then close): OIQA_OK,
  * else the loader's one-line message (oiqa-weights verify, models/arch.h). */
 int oiqa_extractor_check(const oiqa_extractor_kind *k, const oiqa_ckpt *ck, const char *path);
-/* "resnet50, ..." */
+/* "resnet50, ..." (static storage, valid until the next register) */
 const char *oiqa_extractor_names(void);
+/* Adds a row after the built-in ones (an extractor outside the library: a
+ * test's, a user's own tool's): OIQA_OK, or a usage error for a name taken,
+ * a row without its hooks, or a full registry. */
+int oiqa_extractor_register(const oiqa_extractor_kind *k);
 
 /* Parses "random:SEED" (SEED a decimal integer >= 0). Returns 1 and sets seed
  * for that form, 0 for anything else (a file path); -1 (usage error, message

@@ -633,6 +633,8 @@ typedef struct {
 
 static const char *const optimizer_names[] = {"sgd", "adamw", NULL};
 
+#define MODEL_KEYS "hidden, dropout, use_restored, scales, loss_weights" /* as messages list them */
+
 #define MOFF(f) offsetof(model_opts, f)
 static const oiqa_opt model_table[] = {
     {.name = "hidden", .type = OIQA_OPT_INT, .offset = MOFF(hidden), .def = "256", .help = "hidden units", .min = 1,
@@ -881,16 +883,18 @@ static void t_section_config_errors(void)
 {
     const oiqa_tool *t = &train_tool;
     expect_tool_config_error(t, "epochs: 3\nmodel:\n  hiden: 3\n",
-                             ":3: unknown key 'model.hiden' (known: hidden, dropout, use_restored, scales, loss_weights)");
+                             ":3: unknown key 'model.hiden' (known: " MODEL_KEYS ")");
     expect_tool_config_error(t, "modle: {}\n", ":1: unknown key 'modle' (known: model, optimizer, epochs)");
     expect_tool_config_error(t, "model:\n  hidden: big\n",
                              ":2: key 'model.hidden': expected an integer in [1, 65536], got 'big'");
-    expect_tool_config_error(t, "model: {dropout: 2}\n", ":1: key 'model.dropout': expected a number in [0, 1], got '2'");
+    expect_tool_config_error(t, "model: {dropout: 2}\n",
+                             ":1: key 'model.dropout': expected a number in [0, 1], got '2'");
     expect_tool_config_error(t, "optimizer:\n  lr: 0.1\n  type: rmsprop\n",
                              ":3: key 'optimizer.type': expected one of sgd, adamw, got 'rmsprop'");
     expect_tool_config_error(t, "model: [1, 2]\n", ":1: key 'model': expected a map of keys, got a list");
     expect_tool_config_error(t, "model: 3\n", ":1: key 'model': expected a map of keys, got '3'");
-    expect_tool_config_error(t, "model: 'null'\n", ":1: key 'model': expected a map of keys, got 'null' (quoted, so a string)");
+    expect_tool_config_error(t, "model: 'null'\n",
+                             ":1: key 'model': expected a map of keys, got 'null' (quoted, so a string)");
     /* lists: length, items, kinds */
     expect_tool_config_error(t, "model:\n  scales: [a, b, c, d, e]\n",
                              ":2: key 'model.scales': expected a list of 1 to 4 strings, got a list of 5");
@@ -907,7 +911,8 @@ static void t_section_config_errors(void)
     expect_tool_config_error(t, "model:\n  loss_weights: [1, -1, 0]\n",
                              ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got '-1'");
     expect_tool_config_error(t, "model:\n  loss_weights: [1, 2]\n",
-                             ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got a list of 2");
+                             ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], "
+                             "got a list of 2");
     expect_tool_config_error(t, "model:\n  loss_weights: [1, '2', 3]\n",
                              ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got '2' "
                              "(quoted, so a string)");
@@ -915,8 +920,10 @@ static void t_section_config_errors(void)
                              ":2: key 'model.loss_weights': expected a list of 3 numbers in [0, 1000000], got '1'");
     /* two levels deep */
     expect_tool_config_error(&nest_tool, "a:\n  b:\n    z: 1\n", ":3: unknown key 'a.b.z' (known: c, d)");
-    expect_tool_config_error(&nest_tool, "a:\n  b:\n    c: 101\n", ":3: key 'a.b.c': expected an integer in [0, 100], got '101'");
-    expect_tool_config_error(&nest_tool, "gains: 3\n", ":1: key 'gains': expected a list of 2 numbers in [0, 10], got '3'");
+    expect_tool_config_error(&nest_tool, "a:\n  b:\n    c: 101\n",
+                             ":3: key 'a.b.c': expected an integer in [0, 100], got '101'");
+    expect_tool_config_error(&nest_tool, "gains: 3\n",
+                             ":1: key 'gains': expected a list of 2 numbers in [0, 10], got '3'");
     expect_tool_config_error(&nest_tool, "gains: [1, nan]\n",
                              ":1: key 'gains': expected a list of 2 numbers in [0, 10], got 'nan'");
 }
@@ -930,9 +937,9 @@ static void t_section_set(void)
     CHECK(o.model.hidden == 3 && o.model.dropout == 0.1 && o.optimizer.type == 1 && o.optimizer.lr == 0.001);
     CHECK(strings_are(&o.model.scales, 2, "x", "y") && numbers_are(&o.model.loss_weights, 3, 0.0, 0.0, 1.0));
     oiqa_cli_free(&cli);
-    /* a whole map: the keys it names */
-    CHECK(TPARSE(&o, &cli, "--set", "model={hidden: 3, scales: layer4}", "--set", "model=null", "--set", "optimizer=") ==
-          OIQA_OK);
+    /* a whole map: the keys it names, the others their defaults */
+    CHECK(TPARSE(&o, &cli, "--set", "model.dropout=0.7", "--set", "model={hidden: 3, scales: layer4}", "--set",
+                 "model=null", "--set", "optimizer=") == OIQA_OK);
     CHECK(o.model.hidden == 3 && o.model.dropout == 0.1 && strings_are(&o.model.scales, 1, "layer4"));
     CHECK(o.optimizer.type == 0);
     oiqa_cli_free(&cli);
@@ -943,19 +950,24 @@ static void t_section_set(void)
     CHECK(n.a.b.c == 9 && n.a.e == 2);
     CHECK_STR(n.a.b.d, "p q");
     oiqa_cli_free(&cli);
+    CHECK(NPARSE(&n, &cli, "--set", "a.b={c: 8}") == OIQA_OK);
+    CHECK(n.a.b.c == 8 && n.a.e == 2);
+    oiqa_cli_free(&cli);
+    /* a whole section replaces its subsections too: c is back to its default */
     CHECK(NPARSE(&n, &cli, "--set", "a.b={c: 8}", "--set", "a={b: {d: y}, e: 5}") == OIQA_OK);
-    CHECK(n.a.b.c == 8 && n.a.e == 5);
+    CHECK(n.a.b.c == 1 && n.a.e == 5);
     CHECK_STR(n.a.b.d, "y");
     oiqa_cli_free(&cli);
 }
 
 static void t_section_set_errors(void)
 {
-    EXPECT_TRAIN_USAGE("--set: unknown key 'model.nosuch' (known: hidden, dropout, use_restored, scales, loss_weights)",
+    EXPECT_TRAIN_USAGE("--set: unknown key 'model.nosuch' (known: " MODEL_KEYS ")",
                        "--set", "model.nosuch=1");
-    EXPECT_TRAIN_USAGE("--set: unknown key 'model.nosuch' (known: hidden, dropout, use_restored, scales, loss_weights)",
+    EXPECT_TRAIN_USAGE("--set: unknown key 'model.nosuch' (known: " MODEL_KEYS ")",
                        "--set", "model={nosuch: 1}");
-    EXPECT_TRAIN_USAGE("--set: unknown key 'modle.hidden' (known: model, optimizer, epochs)", "--set", "modle.hidden=1");
+    EXPECT_TRAIN_USAGE("--set: unknown key 'modle.hidden' (known: model, optimizer, epochs)", "--set",
+                       "modle.hidden=1");
     EXPECT_TRAIN_USAGE("--set: unknown key 'epochs.x' ('epochs' is not a section)", "--set", "epochs.x=1");
     EXPECT_TRAIN_USAGE("--set model: expected a map of keys, got '3'", "--set", "model=3");
     EXPECT_TRAIN_USAGE("--set model: expected a map of keys, got a list", "--set", "model=[1]");
@@ -977,14 +989,15 @@ static void t_section_option(void)
 {
     train_opts o;
     oiqa_cli cli;
-    CHECK(TPARSE(&o, &cli, "--model", "{hidden: 3, scales: [a, b]}", "--optimizer={lr: 0.5}", "--model", "") == OIQA_OK);
+    CHECK(TPARSE(&o, &cli, "--model", "{hidden: 3, scales: [a, b]}", "--optimizer={lr: 0.5}", "--model", "") ==
+          OIQA_OK);
     CHECK(o.model.hidden == 3 && o.model.dropout == 0.1 && strings_are(&o.model.scales, 2, "a", "b"));
     CHECK(o.optimizer.lr == 0.5 && o.optimizer.type == 0);
     oiqa_cli_free(&cli);
     CHECK(TPARSE(&o, &cli, "--model", "hidden: 4\ndropout: 0.25\n") == OIQA_OK); /* block YAML too */
     CHECK(o.model.hidden == 4 && o.model.dropout == 0.25);
     oiqa_cli_free(&cli);
-    EXPECT_TRAIN_USAGE("--model: unknown key 'model.nosuch' (known: hidden, dropout, use_restored, scales, loss_weights)",
+    EXPECT_TRAIN_USAGE("--model: unknown key 'model.nosuch' (known: " MODEL_KEYS ")",
                        "--model", "{nosuch: 1}");
     EXPECT_TRAIN_USAGE("--model: expected a map of keys, got '3'", "--model", "3");
     EXPECT_TRAIN_USAGE("--model: key 'model.hidden': expected an integer in [1, 65536], got 'big'", "--model",
@@ -1016,10 +1029,14 @@ static void t_section_precedence(void)
     CHECK(TPARSE(&o, &cli, "--set", "model.hidden=32", "--config", cfg) == OIQA_OK);
     CHECK(o.model.hidden == 32 && o.model.dropout == 0.5);
     oiqa_cli_free(&cli);
+    /* a whole section on the command line replaces the config's: dropout is back to 0.1 */
     CHECK(TPARSE(&o, &cli, "--config", cfg, "--set", "model.hidden=32", "--model", "{hidden: 16}") == OIQA_OK);
-    CHECK(o.model.hidden == 16 && o.model.dropout == 0.5);
+    CHECK(o.model.hidden == 16 && o.model.dropout == 0.1);
     oiqa_cli_free(&cli);
     CHECK(TPARSE(&o, &cli, "--model", "{hidden: 16}", "--config", cfg, "--set", "model={hidden: 32}") == OIQA_OK);
+    CHECK(o.model.hidden == 32 && o.model.dropout == 0.1);
+    oiqa_cli_free(&cli);
+    CHECK(TPARSE(&o, &cli, "--config", cfg, "--set", "model.hidden=32") == OIQA_OK);
     CHECK(o.model.hidden == 32 && o.model.dropout == 0.5);
     oiqa_cli_free(&cli);
 }
@@ -1065,8 +1082,9 @@ static void t_section_resolved(void)
     oiqa_cli_free(&cb);
 
     /* values that need quoting, and read back through --config */
-    CHECK(TPARSE(&a, &ca, "--set", "model={scales: ['a, b', 'true', '', x], loss_weights: [33.333333333333336, 0, 1e6]}",
-                 "--set", "optimizer={type: adamw, lr: 1e-7}", "--set", "model.use_restored=off") == OIQA_OK);
+    CHECK(TPARSE(&a, &ca, "--set",
+                 "model={scales: ['a, b', 'true', '', x], loss_weights: [33.333333333333336, 0, 1e6]}", "--set",
+                 "optimizer={type: adamw, lr: 1e-7}", "--set", "model.use_restored=off") == OIQA_OK);
     text = oiqa_cli_resolved_config(&train_tool, &a);
     CHECK_STR(text, "model:\n"
                     "  hidden: 256\n"
@@ -1166,7 +1184,7 @@ static void t_section_clear_on_failure(void)
     memset(&o, 0x5a, sizeof o);
     o.out = NULL; /* CLI-only: a recorded config does not set it */
     CHECK(oiqa_cli_parse_config_text(&train_tool, "model:\n  hiden: 1\n", "rec", &o, &cli) == OIQA_EXIT_USAGE);
-    CHECK_STR(oiqa_errmsg(), "rec:2: unknown key 'model.hiden' (known: hidden, dropout, use_restored, scales, loss_weights)");
+    CHECK_STR(oiqa_errmsg(), "rec:2: unknown key 'model.hiden' (known: " MODEL_KEYS ")");
     CHECK(train_cleared(&o) && cli.owned == NULL);
 }
 

@@ -39,10 +39,11 @@ void oiqa_train_config_rows(const oiqa_method *m, size_t base, oiqa_train_rows *
         r->features[i] = (oiqa_opt){m->inputs[i].role, 0, OIQA_OPT_STRING, (size_t)i * sizeof(char *), NULL, "FILE",
                                     m->inputs[i].help, 0, 0, NULL, 0};
     snprintf(r->method_help, sizeof r->method_help, "the method: %s (its keys are model's)", oiqa_method_names());
+    snprintf(r->model_help, sizeof r->model_help, "%s's keys: %s", m->name, m->summary ? m->summary : "");
 #define B(f) (base + offsetof(oiqa_train_config, f))
     const oiqa_opt rows[] = {
         {"method", 0, OIQA_OPT_STRING, B(method), "mtfi", "NAME", r->method_help, 0, 0, NULL, 0},
-        {"model", 0, OIQA_OPT_SECTION, B(model), NULL, "MAP", m->summary, 0, 0, NULL, 0, m->opts, 0, 0},
+        {"model", 0, OIQA_OPT_SECTION, B(model), NULL, "MAP", r->model_help, 0, 0, NULL, 0, m->opts, 0, 0},
         {"features", 0, OIQA_OPT_SECTION, B(features), NULL, "MAP", "the cached feature files, one per input", 0, 0,
          NULL, 0, r->features, 0, 0},
         {"labels", 0, OIQA_OPT_STRING, B(labels), NULL, "FILE", "labels.csv (name,mos,ref,dist_type,dist_level)", 0,

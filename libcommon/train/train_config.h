@@ -53,7 +53,7 @@ typedef struct {
 typedef struct {
     oiqa_opt row[OIQA_TRAIN_ROWS_MAX];
     oiqa_opt features[OIQA_METHOD_MAX_INPUTS + 1];
-    char method_help[256];
+    char method_help[256], model_help[320];
     int n;
 } oiqa_train_rows;
 void oiqa_train_config_rows(const oiqa_method *m, size_t base, oiqa_train_rows *r);

@@ -159,8 +159,8 @@ install: $(TOOLS) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/oiqa/configs
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
-	for d in libcommon/*/; do install -d $(DESTDIR)$(PREFIX)/include/oiqa/$$(basename $$d); \
-	  install -m 644 $$d*.h $(DESTDIR)$(PREFIX)/include/oiqa/$$(basename $$d)/; done
+	for d in libcommon/*/ libcommon/methods/*/; do r=$${d#libcommon/}; install -d $(DESTDIR)$(PREFIX)/include/oiqa/$$r; \
+	  install -m 644 $$d*.h $(DESTDIR)$(PREFIX)/include/oiqa/$$r; done
 	cp -r configs/. $(DESTDIR)$(PREFIX)/share/oiqa/configs/
 
 clean:

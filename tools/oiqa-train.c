@@ -68,14 +68,10 @@ int main(int argc, char **argv)
     const oiqa_method *m;
     int rc = oiqa_train_method_of_args(argc, argv, &m);
     if (rc) return oiqa_report(rc);
-    oiqa_train_rows rows;
-    oiqa_train_config_rows(m, offsetof(train_cli, cfg), &rows);
-    oiqa_opt opts[N_OWN + OIQA_TRAIN_ROWS_MAX + 1];
-    memcpy(opts, OWN, sizeof OWN);
-    memcpy(opts + N_OWN, rows.row, (size_t)rows.n * sizeof *opts);
-    memset(&opts[N_OWN + rows.n], 0, sizeof *opts);
+    oiqa_train_table table;
     oiqa_tool tool = TOOL_TEMPLATE;
-    tool.opts = opts;
+    rc = oiqa_train_tool_table(m, OWN, N_OWN, offsetof(train_cli, cfg), &table, &tool);
+    if (rc) return oiqa_report(rc);
     train_cli o;
     oiqa_cli cli;
     rc = oiqa_cli_parse(&tool, argc, argv, &o, &cli);

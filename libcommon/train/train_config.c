@@ -104,24 +104,35 @@ int oiqa_train_config_bind(oiqa_train_config *c, const oiqa_method *want)
     return OIQA_OK;
 }
 
-/* A tool of just the config keys (offsets from the config itself). */
-static void config_tool(const oiqa_method *m, oiqa_train_rows *r, oiqa_opt *opts, oiqa_tool *tool)
+int oiqa_train_tool_table(const oiqa_method *m, const oiqa_opt *own, int n_own, size_t base, oiqa_train_table *t,
+                          oiqa_tool *tool)
 {
-    oiqa_train_config_rows(m, 0, r);
-    memcpy(opts, r->row, (size_t)r->n * sizeof *opts);
-    memset(&opts[r->n], 0, sizeof *opts);
+    oiqa_train_config_rows(m, base, &t->rows);
+    if (n_own < 0 || n_own + t->rows.n > OIQA_TRAIN_TOOL_ROWS_MAX)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "internal error: %d tool rows, room for %d", n_own + t->rows.n,
+                         OIQA_TRAIN_TOOL_ROWS_MAX);
+    if (n_own) memcpy(t->opts, own, (size_t)n_own * sizeof *own);
+    memcpy(t->opts + n_own, t->rows.row, (size_t)t->rows.n * sizeof *own);
+    memset(&t->opts[n_own + t->rows.n], 0, sizeof *own);
+    tool->opts = t->opts;
+    return OIQA_OK;
+}
+
+/* A tool of just the config keys (offsets from the config itself). */
+static void config_tool(const oiqa_method *m, oiqa_train_table *t, oiqa_tool *tool)
+{
     memset(tool, 0, sizeof *tool);
-    tool->name = "oiqa-train", tool->opts = opts;
+    tool->name = "oiqa-train";
+    oiqa_train_tool_table(m, NULL, 0, 0, t, tool);
 }
 
 int oiqa_train_config_parse(const oiqa_method *m, const char *text, const char *source, oiqa_train_config *c,
                             oiqa_cli *cli)
 {
     memset(c, 0, sizeof *c);
-    oiqa_train_rows r;
-    oiqa_opt opts[OIQA_TRAIN_ROWS_MAX + 1];
+    oiqa_train_table t;
     oiqa_tool tool;
-    config_tool(m, &r, opts, &tool);
+    config_tool(m, &t, &tool);
     int rc = oiqa_cli_parse_config_text(&tool, text, source, c, cli);
     /* A config written before the `method` key reads as mtfi's, the only
      * method then. */
@@ -131,10 +142,9 @@ int oiqa_train_config_parse(const oiqa_method *m, const char *text, const char *
 
 char *oiqa_train_config_yaml(const oiqa_train_config *c)
 {
-    oiqa_train_rows r;
-    oiqa_opt opts[OIQA_TRAIN_ROWS_MAX + 1];
+    oiqa_train_table t;
     oiqa_tool tool;
-    config_tool(c->m, &r, opts, &tool);
+    config_tool(c->m, &t, &tool);
     return oiqa_cli_resolved_config(&tool, c);
 }
 

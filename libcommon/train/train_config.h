@@ -58,6 +58,17 @@ typedef struct {
 } oiqa_train_rows;
 void oiqa_train_config_rows(const oiqa_method *m, size_t base, oiqa_train_rows *r);
 
+/* A tool's table: its own rows (n_own of them, may be 0) then the config
+ * rows of m at `base`, terminated; `tool` gets the table, its other fields
+ * are the caller's. */
+#define OIQA_TRAIN_TOOL_ROWS_MAX 32
+typedef struct {
+    oiqa_train_rows rows;
+    oiqa_opt opts[OIQA_TRAIN_TOOL_ROWS_MAX + 1];
+} oiqa_train_table;
+int oiqa_train_tool_table(const oiqa_method *m, const oiqa_opt *own, int n_own, size_t base, oiqa_train_table *t,
+                          oiqa_tool *tool);
+
 /* The method a command line asks for (`method` of --config, --set method=,
  * --method; mtfi when none): a usage error naming the known ones when it is
  * unknown. */

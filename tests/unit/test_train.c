@@ -185,12 +185,10 @@ static int parse_args(int argc, char **argv, test_cfg *t)
     const oiqa_method *m;
     int rc = oiqa_train_method_of_args(argc, argv, &m);
     if (rc) return rc;
-    oiqa_train_rows rows;
-    oiqa_train_config_rows(m, 0, &rows);
-    oiqa_opt opts[OIQA_TRAIN_ROWS_MAX + 1] = {{0}};
-    memcpy(opts, rows.row, (size_t)rows.n * sizeof *opts);
-    oiqa_tool tool = {.name = "oiqa-train", .opts = opts};
-    rc = oiqa_cli_parse(&tool, argc, argv, &t->c, &t->cli);
+    oiqa_train_table table;
+    oiqa_tool tool = {.name = "oiqa-train"};
+    rc = oiqa_train_tool_table(m, NULL, 0, 0, &table, &tool);
+    if (!rc) rc = oiqa_cli_parse(&tool, argc, argv, &t->c, &t->cli);
     return rc ? rc : oiqa_train_config_bind(&t->c, m);
 }
 

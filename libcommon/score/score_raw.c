@@ -103,8 +103,7 @@ typedef struct {
     oiqa_cli vp_cli, pr_cli, lb_cli, gl_cli; /* own the parsed strings */
     oiqa_viewports_cli vpc;
     oiqa_pseudoref_cli prc;
-    oiqa_resnet_cli rnc;
-    oiqa_vmamba_cli lvc, gvc;
+    void *lbc, *glc; /* the backbone tools' option structs (stage/stage_tools.h's registry) */
     oiqa_viewports_opts vo;
     oiqa_view *list;
     oiqa_pseudoref_opts po;
@@ -117,15 +116,8 @@ typedef struct {
 static void recipe_free(recipe *r)
 {
     oiqa_cli_free(&r->vp_cli), oiqa_cli_free(&r->pr_cli), oiqa_cli_free(&r->lb_cli), oiqa_cli_free(&r->gl_cli);
-    free(r->list);
+    free(r->list), free(r->lbc), free(r->glc);
     memset(r, 0, sizeof *r);
-}
-
-static int is_vmamba(const char *name)
-{
-    for (int i = 0; oiqa_vmamba_arch_names[i]; i++)
-        if (!strcmp(name, oiqa_vmamba_arch_names[i])) return 1;
-    return 0;
 }
 
 /* One recorded config back into a tool's options; errors name the model and the attribute. */
@@ -204,24 +196,29 @@ static int recipe_load(const oiqa_train_model *tm, const char *model, recipe *r)
         rc = parse_recorded(&oiqa_pseudoref_tool, lp->v[P_PR_CONFIG], model, "pseudoref_config", &r->prc, &r->pr_cli);
         if (!rc) oiqa_pseudoref_cli_opts(&r->prc, &r->po);
     }
+    /* The backbone's tool from the registry, its recorded config through that tool's table. */
     const char *bb = lp->v[P_BACKBONE];
-    if (!rc && !strcmp(bb, "resnet50")) {
-        rc = parse_recorded(&oiqa_resnet_tool, lp->v[P_CONFIG], model, "backbone config", &r->rnc, &r->lb_cli);
-        if (!rc) oiqa_resnet_cli_opts(&r->rnc, &r->bo);
-    } else if (!rc && is_vmamba(bb)) {
-        rc = parse_recorded(&oiqa_vmamba_tool, lp->v[P_CONFIG], model, "backbone config", &r->lvc, &r->lb_cli);
-        if (!rc) oiqa_vmamba_cli_backbone_opts(&r->lvc, &r->bo);
-    } else if (!rc) {
-        rc = oiqa_fail(OIQA_EXIT_DATA, model, "backbone '%s' of its features: raw scoring knows resnet50 and %s", bb,
-                       "the vmamba archs");
+    const oiqa_stage_tool *lt = rc ? NULL : oiqa_stage_tool_for("backbone", bb);
+    if (!rc && !lt)
+        rc = oiqa_fail(OIQA_EXIT_DATA, model, "backbone '%s' of its features: raw scoring replays %s", bb,
+                       oiqa_stage_tool_names());
+    if (!rc) {
+        r->lbc = oiqa_xcalloc(1, lt->cli_size);
+        rc = parse_recorded(lt->tool, lp->v[P_CONFIG], model, "backbone config", r->lbc, &r->lb_cli);
+        if (!rc) lt->backbone_opts(r->lbc, &r->bo);
     }
     if (!rc && strcmp(r->bo.extractor, bb))
         rc = oiqa_fail(OIQA_EXIT_DATA, model, "the recorded backbone config is for %s, the features' backbone is %s",
                        r->bo.extractor, bb);
     if (!rc && r->use_global) {
         const oiqa_feature_prov *gp = r->in.gp;
-        rc = parse_recorded(&oiqa_vmamba_tool, gp->v[P_CONFIG], model, "global config", &r->gvc, &r->gl_cli);
-        if (!rc) oiqa_vmamba_cli_global_opts(&r->gvc, &r->go);
+        const oiqa_stage_tool *gt = oiqa_stage_tool_for("global", gp->v[P_BACKBONE]);
+        if (!gt)
+            return oiqa_fail(OIQA_EXIT_DATA, model, "global backbone '%s' of its features: raw scoring replays %s",
+                             gp->v[P_BACKBONE], oiqa_stage_tool_names());
+        r->glc = oiqa_xcalloc(1, gt->cli_size);
+        rc = parse_recorded(gt->tool, gp->v[P_CONFIG], model, "global config", r->glc, &r->gl_cli);
+        if (!rc) gt->global_opts(r->glc, &r->go);
         if (!rc && strcmp(r->go.extractor, gp->v[P_BACKBONE]))
             rc = oiqa_fail(OIQA_EXIT_DATA, model, "the recorded global config is for %s, the features' backbone is %s",
                            r->go.extractor, gp->v[P_BACKBONE]);

@@ -2,7 +2,9 @@
 #include "stage/stage_tools.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/error.h"
 #include "nn/device.h"
@@ -270,4 +272,47 @@ void oiqa_vmamba_cli_backbone_opts(const oiqa_vmamba_cli *c, oiqa_backbone_opts 
         .pseudoref = c->pseudoref, .maps = c->maps, .map_size = (int)c->map_size, .batch = (int)c->batch,
         .deflate = (int)c->deflate, .skip_bad = c->skip_bad, .device = (oiqa_device)c->device,
     };
+}
+
+/* ---- the registry of backbone tools ---- */
+
+static const char *const RESNET_EXTRACTORS[] = {"resnet50", NULL};
+
+static void resnet_backbone(const void *c, oiqa_backbone_opts *bo) { oiqa_resnet_cli_opts(c, bo); }
+static void vmamba_backbone(const void *c, oiqa_backbone_opts *bo) { oiqa_vmamba_cli_backbone_opts(c, bo); }
+static void vmamba_global(const void *c, oiqa_global_opts *go) { oiqa_vmamba_cli_global_opts(c, go); }
+
+static const oiqa_stage_tool STAGE_TOOLS[] = {
+    {&oiqa_resnet_tool, sizeof(oiqa_resnet_cli), RESNET_EXTRACTORS, resnet_backbone, NULL},
+    {&oiqa_vmamba_tool, sizeof(oiqa_vmamba_cli), oiqa_vmamba_arch_names, vmamba_backbone, vmamba_global},
+};
+#define N_STAGE_TOOLS ((int)(sizeof STAGE_TOOLS / sizeof *STAGE_TOOLS))
+
+const oiqa_stage_tool *oiqa_stage_tool_for(const char *stage, const char *extractor)
+{
+    int global = stage && !strcmp(stage, "global");
+    for (int i = 0; extractor && i < N_STAGE_TOOLS; i++) {
+        const oiqa_stage_tool *t = &STAGE_TOOLS[i];
+        if (!(global ? t->global_opts != NULL : t->backbone_opts != NULL)) continue;
+        for (int j = 0; t->extractors[j]; j++)
+            if (!strcmp(t->extractors[j], extractor)) return t;
+    }
+    return NULL;
+}
+
+const char *oiqa_stage_tool_names(void)
+{
+    static char buf[512];
+    buf[0] = '\0';
+    for (int i = 0; i < N_STAGE_TOOLS; i++) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, "%s%s (", i ? ", " : "", STAGE_TOOLS[i].tool->name);
+        for (int j = 0; STAGE_TOOLS[i].extractors[j]; j++) {
+            n = strlen(buf);
+            snprintf(buf + n, sizeof buf - n, "%s%s", j ? ", " : "", STAGE_TOOLS[i].extractors[j]);
+        }
+        n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, ")");
+    }
+    return buf;
 }

@@ -5,7 +5,7 @@
  * parses a tool's command line parses the resolved config it records in its
  * output (the root attribute `config`), and oiqa-score's raw-image mode
  * rebuilds the stages a model was trained on from those recorded configs
- * (train/train_score.h): one table, so the two cannot disagree on a key or
+ * (score/score.h): one table, so the two cannot disagree on a key or
  * a default. */
 #ifndef OIQA_STAGE_STAGE_TOOLS_H
 #define OIQA_STAGE_STAGE_TOOLS_H
@@ -71,5 +71,26 @@ extern const char *const oiqa_vmamba_arch_names[]; /* the extractors of --arch, 
 void oiqa_vmamba_cli_global_opts(const oiqa_vmamba_cli *c, oiqa_global_opts *go);
 /* ... and on a viewports.h5 (stage "backbone"). */
 void oiqa_vmamba_cli_backbone_opts(const oiqa_vmamba_cli *c, oiqa_backbone_opts *bo);
+
+/* ---- the registry of backbone tools ----
+ * What oiqa-score's raw mode needs to replay the recorded config of a
+ * feature file's backbone stage: the tool whose table parses it, the size of
+ * the struct that table fills, the extractors the tool runs, and the
+ * conversions to the stage options. One row per tool (stage_tools.c). */
+typedef struct {
+    const oiqa_tool *tool;
+    size_t cli_size;
+    const char *const *extractors; /* NULL-terminated */
+    /* stage "backbone" (viewports) and "global" (whole ERPs); NULL: the tool
+     * has no such stage */
+    void (*backbone_opts)(const void *cli, oiqa_backbone_opts *bo);
+    void (*global_opts)(const void *cli, oiqa_global_opts *go);
+} oiqa_stage_tool;
+
+/* The tool that computes stage kind `stage` ("backbone" or "global") with
+ * `extractor`, NULL when none does. */
+const oiqa_stage_tool *oiqa_stage_tool_for(const char *stage, const char *extractor);
+/* "oiqa-resnet (resnet50), ..." for messages (static storage). */
+const char *oiqa_stage_tool_names(void);
 
 #endif

@@ -101,6 +101,28 @@ static void t_backbone_configs_roundtrip(void)
     oiqa_cli_free(&cli);
 }
 
+/* The registry of backbone tools: which tool replays which recorded stage. */
+static void t_stage_tool_registry(void)
+{
+    const oiqa_stage_tool *t = oiqa_stage_tool_for("backbone", "resnet50");
+    CHECK(t && t->tool == &oiqa_resnet_tool && t->cli_size == sizeof(oiqa_resnet_cli));
+    CHECK(oiqa_stage_tool_for("global", "resnet50") == NULL); /* oiqa-resnet has no ERP stage */
+    t = oiqa_stage_tool_for("global", "vmamba_t_v0");
+    CHECK(t && t->tool == &oiqa_vmamba_tool && t->global_opts);
+    CHECK(oiqa_stage_tool_for("backbone", "vmamba_t_s1l8") == t);
+    CHECK(oiqa_stage_tool_for("backbone", "resnet101") == NULL && oiqa_stage_tool_for("backbone", NULL) == NULL);
+    CHECK(strstr(oiqa_stage_tool_names(), "oiqa-resnet (resnet50), oiqa-vmamba (vmamba_t_s1l8") != NULL);
+    /* A recorded oiqa-vmamba config through the row: the stage options of the arch it names. */
+    oiqa_vmamba_cli c;
+    oiqa_cli cli;
+    CHECK(oiqa_cli_parse_config_text(t->tool, "arch: vmamba_t_v0\nweights: random:2\nheight: 64\n", "rec", &c,
+                                     &cli) == 0);
+    oiqa_global_opts go;
+    t->global_opts(&c, &go);
+    CHECK(!strcmp(go.extractor, "vmamba_t_v0") && !strcmp(go.weights, "random:2") && go.height == 64);
+    oiqa_cli_free(&cli);
+}
+
 static void t_config_refusals(void)
 {
     oiqa_viewports_cli o;
@@ -181,6 +203,7 @@ int main(void)
     RUN(t_viewports_config_roundtrip);
     RUN(t_pseudoref_config_roundtrip);
     RUN(t_backbone_configs_roundtrip);
+    RUN(t_stage_tool_registry);
     RUN(t_config_refusals);
     RUN(t_weights_random);
     RUN(t_weights_lookup_and_checks);

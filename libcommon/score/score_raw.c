@@ -318,10 +318,8 @@ static int load_weights(raw_run *st)
     if (!rc) rc = oiqa_extractor_open_on(st->rc.bo.extractor, w, o->device, &st->local);
     free(w);
     /* The viewports on the same device as the local backbone. */
-    if (!rc && st->local.be && st->local.be->device == OIQA_DEVICE_CUDA && oiqa_vp_gpu_create(&st->vp_gpu)) {
-        oiqa_warn("%s; sampling viewports on the CPU", oiqa_errmsg());
-        st->vp_gpu = NULL;
-    }
+    if (!rc && st->local.be && st->local.be->device == OIQA_DEVICE_CUDA)
+        st->vp_gpu = oiqa_viewports_gpu_open(OIQA_DEVICE_CUDA);
     return rc;
 }
 
@@ -387,17 +385,7 @@ static int score_image(raw_run *st, const char *name, oiqa_feature_set *d, int i
     if (!rc && (src.V != st->V))
         rc = oiqa_fail(OIQA_EXIT_DATA, path, "%d viewports, the first image had %d", src.V, st->V);
     if (!rc && st->rc.use_global) rc = oiqa_global_resize(&st->global, &src.erp, st->resized);
-    if (!rc && st->vp_gpu &&
-        oiqa_vp_gpu_sample(st->vp_gpu, &src.erp, src.views, src.V, st->S, st->rc.vo.filter, st->vp)) {
-        oiqa_warn("%s: %s; sampling viewports on the CPU from here on", path, oiqa_errmsg());
-        oiqa_vp_gpu_destroy(st->vp_gpu);
-        st->vp_gpu = NULL;
-        if (st->rc.vo.filter == OIQA_FILTER_ANTIALIAS) /* left to the GPU by prepare */
-            rc = oiqa_pyramid_build(&src.erp, OIQA_VP_PYRAMID_LEVELS, &src.pyr);
-        if (!rc) rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
-    } else if (!rc && !st->vp_gpu) {
-        rc = oiqa_viewports_image(&st->rc.vo, &src, st->vp);
-    }
+    if (!rc) rc = oiqa_viewports_image_on(&st->rc.vo, &st->vp_gpu, path, &src, st->vp);
     /* the pseudo-references see the source ERP (detect = erp) before it is freed */
     if (!rc && st->rc.need_pr)
         rc = oiqa_pseudoref_image(&st->rc.po, path, name, st->vp, st->V, st->S, &st->rc.vo, &src, st->rest, st->deg);

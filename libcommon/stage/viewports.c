@@ -392,18 +392,48 @@ static int assign_maps(const oiqa_viewports_opts *o, const oiqa_view *views, int
     return OIQA_OK;
 }
 
-/* The GPU context of a run, or NULL for the CPU: --device resolved once
- * (nn/device.h: the fallback line), then the context created and announced;
- * a failure there is one warning and the CPU. */
-static oiqa_vp_gpu *gpu_for_run(const oiqa_viewports_opts *o)
+oiqa_vp_gpu *oiqa_viewports_gpu_open(oiqa_device device)
 {
-    if (oiqa_device_resolve(o->device) != OIQA_DEVICE_CUDA) return NULL;
+    if (oiqa_device_resolve(device) != OIQA_DEVICE_CUDA) return NULL;
     oiqa_vp_gpu *g = NULL;
     if (oiqa_vp_gpu_create(&g)) {
         oiqa_warn("%s; sampling viewports on the CPU", oiqa_errmsg());
         return NULL;
     }
-    oiqa_device_announce();
+    return g;
+}
+
+/* A GPU sampling failure: one warning naming the image, the context
+ * destroyed, the CPU from here on. */
+static void gpu_failed(const char *path, oiqa_vp_gpu **gpu)
+{
+    oiqa_warn("%s: %s; sampling viewports on the CPU from here on", path, oiqa_errmsg());
+    oiqa_vp_gpu_destroy(*gpu);
+    *gpu = NULL;
+}
+
+int oiqa_viewports_image_on(const oiqa_viewports_opts *o, oiqa_vp_gpu **gpu, const char *path, oiqa_vp_source *src,
+                            uint8_t *vp)
+{
+    if (*gpu) {
+        if (!oiqa_vp_gpu_sample(*gpu, &src->erp, src->views, src->V, o->size, o->filter, vp)) return OIQA_OK;
+        gpu_failed(path, gpu);
+        /* prepare left the antialias pyramid to the GPU */
+        if (o->filter == OIQA_FILTER_ANTIALIAS && !src->pyr.levels) {
+            int rc = oiqa_pyramid_build(&src->erp, OIQA_VP_PYRAMID_LEVELS, &src->pyr);
+            if (rc) return rc;
+        }
+    }
+    return oiqa_viewports_image(o, src, vp);
+}
+
+/* The GPU context of a run, or NULL for the CPU: --device resolved once
+ * (nn/device.h: the fallback line), then the context created and announced;
+ * a failure there is one warning and the CPU. */
+static oiqa_vp_gpu *gpu_for_run(const oiqa_viewports_opts *o)
+{
+    oiqa_vp_gpu *g = oiqa_viewports_gpu_open(o->device);
+    if (g) oiqa_device_announce();
     return g;
 }
 
@@ -415,9 +445,7 @@ static int sample_on_gpu(const oiqa_viewports_opts *o, oiqa_vp_gpu **gpu, image_
     for (int b = 0; b < nb; b++) {
         image_job *j = &jobs[b];
         if (oiqa_vp_gpu_sample(*gpu, &j->src.erp, j->src.views, V, o->size, o->filter, j->vp)) {
-            oiqa_warn("%s: %s; sampling viewports on the CPU from here on", j->path, oiqa_errmsg());
-            oiqa_vp_gpu_destroy(*gpu);
-            *gpu = NULL;
+            gpu_failed(j->path, gpu);
             return b;
         }
     }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "geo/layout.h"
 #include "geo/sample.h"
+#include "geo/viewports_gpu.h"
 #include "io/h5store.h"
 #include "nn/device.h"
 #include "base/yaml.h"
@@ -84,6 +85,18 @@ void oiqa_viewports_sample(const oiqa_viewports_opts *o, const oiqa_vp_source *s
 /* Every viewport of a prepared source into vp (V*S*S*3), the views in
  * parallel: the same bytes as the stage writes in /viewports. */
 int oiqa_viewports_image(const oiqa_viewports_opts *o, const oiqa_vp_source *src, uint8_t *vp);
+
+/* ---- the GPU (geo/viewports_gpu.h), with the CPU fallback every caller shares ---- */
+/* The GPU context for sampling on `device` (resolved here: nn/device.h's
+ * fallback line), NULL for the CPU; a context that cannot be made is one
+ * warning and NULL. */
+oiqa_vp_gpu *oiqa_viewports_gpu_open(oiqa_device device);
+/* oiqa_viewports_image on *gpu when there is one (src prepared without the
+ * pyramid is fine); a GPU failure is one warning naming path, the context
+ * destroyed (*gpu = NULL), the pyramid built if the filter needs it, and the
+ * CPU samples this image and, through *gpu, the rest. */
+int oiqa_viewports_image_on(const oiqa_viewports_opts *o, oiqa_vp_gpu **gpu, const char *path, oiqa_vp_source *src,
+                            uint8_t *vp);
 
 /* Whether an ERP of w x h is 2:1 within 1% (the tolerance for rounding in exports). */
 int oiqa_erp_aspect_ok(int w, int h);

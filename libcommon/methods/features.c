@@ -238,6 +238,11 @@ done:
     return rc;
 }
 
+const char *oiqa_feature_block_name(const oiqa_method *m, const oiqa_method_select *sel, int i, int k)
+{
+    return m->inputs[i].layout == OIQA_LAYOUT_VIEW_BLOCKS ? sel->blocks[i][k] : m->inputs[i].role;
+}
+
 void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel, const oiqa_method_shape *shape,
                             const int *V, int n, oiqa_feature_set *fs)
 {
@@ -250,8 +255,7 @@ void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel,
         in->used = 1, in->layout = m->inputs[i].layout, in->V = V[i], in->n_blocks = shape->n_blocks[i];
         for (int k = 0; k < in->n_blocks; k++) {
             in->dim[k] = shape->dim[i][k];
-            in->block[k] = oiqa_strdup(m->inputs[i].layout == OIQA_LAYOUT_VIEW_BLOCKS ? sel->blocks[i][k]
-                                                                                     : m->inputs[i].role);
+            in->block[k] = oiqa_strdup(oiqa_feature_block_name(m, sel, i, k));
             for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++)
                 if (m->inputs[i].streams[st] && (st == 0 || sel->stream[i][st]))
                     in->x[st][k] = oiqa_xmalloc((size_t)n * in->V * in->dim[k] * sizeof(float));

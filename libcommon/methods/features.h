@@ -45,6 +45,9 @@ typedef struct {
  * ("labels.csv"), lines (may be NULL) their lines there. */
 int oiqa_feature_set_load(const oiqa_feature_spec *spec, char *const *names, const int *lines, int n,
                           const char *what, oiqa_feature_set *fs);
+/* The name of block k of input i as the features name it: the selected
+ * block of a view-blocks input, the role of a concat input. */
+const char *oiqa_feature_block_name(const oiqa_method *m, const oiqa_method_select *sel, int i, int k);
 /* Room for n rows of the given sizes (the dims and blocks of shape; V per
  * input; streams per sel), names unset: what raw scoring fills. */
 void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel, const oiqa_method_shape *shape,

@@ -32,7 +32,7 @@ static const char *given_path(const oiqa_train_model *tm, const oiqa_score_opts 
 static int check_inputs(const oiqa_train_model *tm, const oiqa_score_opts *o, const char **paths)
 {
     const oiqa_method *m = tm->m;
-    int rc = OIQA_OK, k = 0; /* k: the provenance record of the next used input */
+    int rc = OIQA_OK;
     for (int i = 0; i < m->n_inputs && !rc; i++) {
         const char *option;
         paths[i] = given_path(tm, o, i, &option);
@@ -40,17 +40,17 @@ static int check_inputs(const oiqa_train_model *tm, const oiqa_score_opts *o, co
             paths[i] = NULL;
             continue;
         }
-        const char *trained = k < tm->n_prov ? tm->prov[k].v[OIQA_PROV_PATH] : "";
+        const oiqa_feature_prov *trained = oiqa_train_model_prov(tm, i);
         if (!paths[i])
             return oiqa_fail(OIQA_EXIT_USAGE, o->model, "uses %s features: give %s FILE (trained with %s)",
-                             m->inputs[i].role, option ? option : "their", *trained ? trained : "a feature file");
-        if (k >= tm->n_prov)
+                             m->inputs[i].role, option ? option : "their",
+                             trained && *trained->v[OIQA_PROV_PATH] ? trained->v[OIQA_PROV_PATH] : "a feature file");
+        if (!trained)
             return oiqa_fail(OIQA_EXIT_DATA, o->model, "has no provenance for its %s features", m->inputs[i].role);
         oiqa_feature_prov p;
         rc = oiqa_feature_prov_read(paths[i], m->inputs[i].stage, &p);
-        if (!rc) rc = oiqa_feature_prov_compare(&tm->prov[k], &p, o->model);
+        if (!rc) rc = oiqa_feature_prov_compare(trained, &p, o->model);
         oiqa_feature_prov_free(&p);
-        k++;
     }
     return rc;
 }

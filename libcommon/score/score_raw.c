@@ -148,12 +148,10 @@ static int map_inputs(const oiqa_train_model *tm, const char *model, raw_inputs 
     static const char *const names[3] = {"original", "restored", "degraded"};
     const oiqa_method *m = tm->m;
     in->li = in->gi = -1;
-    int k = 0;
     for (int i = 0; i < m->n_inputs; i++) {
         if (!tm->sel.use[i]) continue;
         const oiqa_method_input *mi = &m->inputs[i];
-        const oiqa_feature_prov *p = k < tm->n_prov ? &tm->prov[k] : NULL;
-        k++;
+        const oiqa_feature_prov *p = oiqa_train_model_prov(tm, i);
         if (!strcmp(mi->stage, "backbone") && mi->layout == OIQA_LAYOUT_VIEW_BLOCKS && in->li < 0) {
             in->li = i, in->lp = p;
             for (int s = 0; s < OIQA_METHOD_MAX_STREAMS; s++) {

@@ -189,6 +189,14 @@ void oiqa_train_model_free(oiqa_train_model *tm)
     memset(tm, 0, sizeof *tm);
 }
 
+const oiqa_feature_prov *oiqa_train_model_prov(const oiqa_train_model *tm, int i)
+{
+    if (!tm->sel.use[i]) return NULL;
+    int k = 0;
+    for (int j = 0; j < i; j++) k += tm->sel.use[j] != 0;
+    return k < tm->n_prov ? &tm->prov[k] : NULL;
+}
+
 /* The input sizes of the <role>_dims / <role>_dim attributes. */
 static int read_shape(hid_t f, const char *path, oiqa_train_model *tm)
 {

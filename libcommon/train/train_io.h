@@ -74,6 +74,9 @@ int oiqa_train_save(const oiqa_method *m, void *model, const oiqa_train_save_inf
  * if present). */
 int oiqa_train_load(const char *path, oiqa_train_model *tm);
 void oiqa_train_model_free(oiqa_train_model *tm);
+/* The provenance record of input i (the records are those of the used
+ * inputs, in order); NULL when the input is not used or has none. */
+const oiqa_feature_prov *oiqa_train_model_prov(const oiqa_train_model *tm, int i);
 
 /* The optimiser of a training config (AdamW's betas 0.9, 0.999, eps 1e-8). */
 void oiqa_train_optimizer_init(const oiqa_train_config *c, oiqa_optimizer *o);

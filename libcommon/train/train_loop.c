@@ -278,8 +278,7 @@ static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, 
         const int *rows = perm + b0;
         oiqa_method_targets tg;
         batch_targets(st, rows, B, score, lv, ty, &tg);
-        for (int b = 0; b < B; b++)
-            target[b] = (float)((st->mos[rows[b]] - st->norm.target_mean) / st->norm.target_std);
+        for (int b = 0; b < B; b++) target[b] = (float)score[b];
         oiqa_ag_reset(st->ag);
         oiqa_method_batch in;
         oiqa_agv out[OIQA_METHOD_MAX_OUTPUTS];

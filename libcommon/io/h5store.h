@@ -30,7 +30,7 @@
 
 #define OIQA_SCHEMA_VERSION 1
 #define OIQA_MAX_DIMS 8
-#define OIQA_STORE_MAX_DSETS 64 /* per-image datasets in one store */
+#define OIQA_STORE_MAX_DSETS 256 /* per-image datasets in one store (ViT-B, 3 streams: 12 x 3 x 4 + 3) */
 
 typedef enum { OIQA_U8, OIQA_I32, OIQA_I64, OIQA_F16, OIQA_F32, OIQA_F64 } oiqa_dtype;
 size_t oiqa_dtype_size(oiqa_dtype t);

@@ -140,7 +140,8 @@ int oiqa_feature_norm_load(oiqa_feature_norm *z, const oiqa_method *m, const oiq
         for (int k = 0; k < shape->n_blocks[i] && !rc; k++) {
             int dim = shape->dim[i][k];
             z->dim[i][k] = dim;
-            z->name[i][k] = oiqa_strdup(oiqa_feature_block_name(m, sel, i, k));
+            char bn[128];
+            z->name[i][k] = oiqa_strdup(oiqa_feature_block_name(m, sel, i, k, bn, sizeof bn));
             snprintf(name, sizeof name, "norm.%s.mean", z->name[i][k]);
             z->mean[i][k] = get(ck, path, name, dim, &rc);
             snprintf(name, sizeof name, "norm.%s.std", z->name[i][k]);

@@ -25,6 +25,14 @@ void oiqa_feature_set_free(oiqa_feature_set *fs)
     memset(fs, 0, sizeof *fs);
 }
 
+/* Index of the first NaN or Inf of x[0..n), n when none. */
+static size_t first_nonfinite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return n;
+}
+
 /* A hint of the method's with its one %s filled in. */
 static void hint(char *out, size_t cap, const char *fmt, const char *arg)
 {
@@ -175,7 +183,7 @@ static int load_concat(const oiqa_method_input *mi, int ii, const char *path, co
         }
     }
     if (!rc) {
-        in->n_blocks = 1, in->V = 1, in->dim[0] = G, in->block[0] = oiqa_strdup(mi->role);
+        in->n_blocks = 1, in->V = 1, in->flat = 1, in->dim[0] = G, in->block[0] = oiqa_strdup(mi->role);
         float *scratch = oiqa_xmalloc((size_t)(maxc ? maxc : 1) * sizeof(float));
         in->x[0][0] = oiqa_xmalloc((size_t)fs->n * G * sizeof(float));
         for (int i = 0; i < fs->n && !rc; i++) {
@@ -190,6 +198,56 @@ static int load_concat(const oiqa_method_input *mi, int ii, const char *path, co
         free(scratch);
     }
     free(blocks);
+    return rc;
+}
+
+/* The datasets /<stream>/<name> of the selected names, as they are. */
+static int load_vectors(const oiqa_method *m, const oiqa_method_select *sel, int ii, const char *path,
+                        const oiqa_store_reader *r, const int64_t *rows, oiqa_feature_set *fs)
+{
+    const oiqa_method_input *mi = &m->inputs[ii];
+    oiqa_feature_input *in = &fs->in[ii];
+    int nb = sel->n_blocks[ii], nd0 = 0;
+    char ds[256], fix[256];
+    for (int k = 0; k < nb; k++)
+        for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) {
+            if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
+            snprintf(ds, sizeof ds, "/%s/%s", mi->streams[st], sel->blocks[ii][k]);
+            oiqa_dtype t;
+            int nd;
+            uint64_t d[OIQA_MAX_DIMS];
+            if (oiqa_store_reader_shape(r, ds, &t, &nd, d)) {
+                hint(fix, sizeof fix, st ? mi->fix_stream : mi->fix_block, st ? mi->streams[st] : sel->blocks[ii][k]);
+                return oiqa_fail(OIQA_EXIT_DATA, path, "no dataset %s%s%s%s", ds, *fix ? " (" : "", fix,
+                                 *fix ? ")" : "");
+            }
+            if (t != OIQA_F32 || (nd != 2 && nd != 3) || (nd0 && nd != nd0) ||
+                (nd == 3 && nd0 && (int)d[1] != in->V) || (st && (int)d[nd - 1] != in->dim[k]))
+                return oiqa_fail(OIQA_EXIT_DATA, path, "%s is %s with %d axes: expected float32 [N,D] or [N,V,D] like "
+                                 "the input's other datasets", ds, oiqa_dtype_name(t), nd);
+            nd0 = nd, in->V = nd == 3 ? (int)d[1] : 1;
+            if (!st) in->dim[k] = (int)d[nd - 1];
+        }
+    in->n_blocks = nb, in->flat = nd0 == 2;
+    int rc = OIQA_OK;
+    for (int k = 0; k < nb && !rc; k++) {
+        char bn[128];
+        in->block[k] = oiqa_strdup(oiqa_feature_block_name(m, sel, ii, k, bn, sizeof bn));
+        size_t per = (size_t)in->V * in->dim[k];
+        for (int st = 0; st < OIQA_METHOD_MAX_STREAMS && !rc; st++) {
+            if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
+            in->x[st][k] = oiqa_xmalloc(per * fs->n * sizeof(float));
+            snprintf(ds, sizeof ds, "/%s/%s", mi->streams[st], sel->blocks[ii][k]);
+            for (int i = 0; i < fs->n && !rc; i++) {
+                float *dst = in->x[st][k] + per * i;
+                rc = oiqa_store_reader_read_row(r, ds, rows[i], OIQA_F32, dst);
+                size_t at = rc ? per : first_nonfinite(dst, per);
+                if (!rc && at < per)
+                    rc = oiqa_fail(OIQA_EXIT_DATA, path, "row %lld ('%s'): %s in %s", (long long)rows[i],
+                                   fs->names[i], isnan(dst[at]) ? "NaN" : "Inf", ds);
+            }
+        }
+    }
     return rc;
 }
 
@@ -228,6 +286,8 @@ int oiqa_feature_set_load(const oiqa_feature_spec *s, char *const *names, const 
         if (rc) break;
         if (m->inputs[i].layout == OIQA_LAYOUT_VIEW_BLOCKS)
             rc = load_view_blocks(&m->inputs[i], s->sel, i, s->paths[i], r[i], rows, fs);
+        else if (m->inputs[i].layout == OIQA_LAYOUT_VECTORS)
+            rc = load_vectors(m, s->sel, i, s->paths[i], r[i], rows, fs);
         else rc = load_concat(&m->inputs[i], i, s->paths[i], r[i], rows, fs);
     }
     free(rows);
@@ -238,9 +298,13 @@ done:
     return rc;
 }
 
-const char *oiqa_feature_block_name(const oiqa_method *m, const oiqa_method_select *sel, int i, int k)
+const char *oiqa_feature_block_name(const oiqa_method *m, const oiqa_method_select *sel, int i, int k, char *buf,
+                                    size_t cap)
 {
-    return m->inputs[i].layout == OIQA_LAYOUT_VIEW_BLOCKS ? sel->blocks[i][k] : m->inputs[i].role;
+    snprintf(buf, cap, "%s", m->inputs[i].layout == OIQA_LAYOUT_IMAGE_CONCAT ? m->inputs[i].role : sel->blocks[i][k]);
+    for (char *p = buf; m->inputs[i].layout == OIQA_LAYOUT_VECTORS && *p; p++)
+        if (*p == '/') *p = '.';
+    return buf;
 }
 
 void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel, const oiqa_method_shape *shape,
@@ -253,9 +317,11 @@ void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel,
         oiqa_feature_input *in = &fs->in[i];
         if (!shape->used[i]) continue;
         in->used = 1, in->layout = m->inputs[i].layout, in->V = V[i], in->n_blocks = shape->n_blocks[i];
+        in->flat = in->layout == OIQA_LAYOUT_IMAGE_CONCAT;
         for (int k = 0; k < in->n_blocks; k++) {
             in->dim[k] = shape->dim[i][k];
-            in->block[k] = oiqa_strdup(oiqa_feature_block_name(m, sel, i, k));
+            char bn[128];
+            in->block[k] = oiqa_strdup(oiqa_feature_block_name(m, sel, i, k, bn, sizeof bn));
             for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++)
                 if (m->inputs[i].streams[st] && (st == 0 || sel->stream[i][st]))
                     in->x[st][k] = oiqa_xmalloc((size_t)n * in->V * in->dim[k] * sizeof(float));
@@ -295,7 +361,7 @@ int oiqa_feature_set_batch(oiqa_ag *ag, const oiqa_feature_set *fs, const int *i
         const oiqa_feature_input *f = &fs->in[i];
         if (!f->used) continue;
         /* A concat input is [B, G]; view blocks [B, V, dim]. */
-        int concat = f->layout == OIQA_LAYOUT_IMAGE_CONCAT;
+        int concat = f->flat;
         for (int k = 0; k < f->n_blocks; k++)
             for (int s = 0; s < OIQA_METHOD_MAX_STREAMS; s++) {
                 if (!f->x[s][k]) continue;

@@ -20,6 +20,7 @@ typedef struct {
     int used;
     oiqa_feature_layout layout;
     int n_blocks, V;                    /* V = 1 for concat */
+    int flat;                           /* batches [B, dim], not [B, V, dim] (concat; vectors of [N, D]) */
     int dim[OIQA_METHOD_MAX_BLOCKS];    /* 2 C per block; concat: one block of G */
     char *block[OIQA_METHOD_MAX_BLOCKS]; /* names; concat: the input's role */
     float *x[OIQA_METHOD_MAX_STREAMS][OIQA_METHOD_MAX_BLOCKS]; /* [n, V, dim]; NULL: stream not read */
@@ -45,9 +46,11 @@ typedef struct {
  * ("labels.csv"), lines (may be NULL) their lines there. */
 int oiqa_feature_set_load(const oiqa_feature_spec *spec, char *const *names, const int *lines, int n,
                           const char *what, oiqa_feature_set *fs);
-/* The name of block k of input i as the features name it: the selected
- * block of a view-blocks input, the role of a concat input. */
-const char *oiqa_feature_block_name(const oiqa_method *m, const oiqa_method_select *sel, int i, int k);
+/* The name of block k of input i as the features name it (into buf): the
+ * selected block of a view-blocks input, the role of a concat input, the
+ * selected dataset with '/' as '.' of a vectors input. */
+const char *oiqa_feature_block_name(const oiqa_method *m, const oiqa_method_select *sel, int i, int k, char *buf,
+                                    size_t cap);
 /* Room for n rows of the given sizes (the dims and blocks of shape; V per
  * input; streams per sel), names unset: what raw scoring fills. */
 void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel, const oiqa_method_shape *shape,

@@ -50,6 +50,12 @@ typedef enum {
      * /<stream>/<block>/mean and /std, [N, C] each, concatenated to one
      * vector of 2 sum C (mean || std per block) */
     OIQA_LAYOUT_IMAGE_CONCAT = 1,
+    /* per selected name (from `select`, as the blocks): the float32 dataset
+     * /<stream>/<name> as it is, [N, V, D] in a backbone file (a [V, D]
+     * input) or [N, D] in a global one (a [D] input): a token backbone's
+     * "embedding", "<block>/cls", or one statistic "<block>/mean"
+     * (features/README.md). Its block name is the name with '/' as '.'. */
+    OIQA_LAYOUT_VECTORS = 2,
 } oiqa_feature_layout;
 
 typedef struct {

@@ -1,8 +1,9 @@
 /* Known architectures a checkpoint can be checked against (oiqa-weights
  * verify, convert --arch): every backbone of the extractor registry
- * (models/extractor.h), checked by its own loader, plus "vmamba", any
- * VMamba whose architecture the loader reads from the checkpoint's keys.
- * A new backbone needs no row here. */
+ * (models/extractor.h), checked by its own loader, and every family its rows
+ * name with the family's check ("vmamba": any VMamba, whose architecture the
+ * loader reads from the checkpoint's keys). A new backbone needs no row
+ * here. */
 #ifndef OIQA_MODELS_ARCH_H
 #define OIQA_MODELS_ARCH_H
 

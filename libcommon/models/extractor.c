@@ -50,17 +50,38 @@ int oiqa_extractor_register(const oiqa_extractor_kind *k)
         !k->random_ckpt || !k->open || !k->forward || !k->close)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: a row needs a name, 1 to %d blocks, map_shape, "
                          "random_ckpt, open, forward and close", name, OIQA_EXTRACTOR_MAX_BLOCKS);
+    if ((k->output == OIQA_OUTPUT_TOKENS) != (k->extras != NULL) || (k->embed_dim && k->output != OIQA_OUTPUT_TOKENS))
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: a token extractor has an extras hook (and only it an "
+                         "embed_dim)", name);
+    if (k->opts_size > OIQA_EXTRACTOR_OPTS_MAX || (k->opts && !k->opts_size))
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: options struct of %zu bytes (1 to %d)", name,
+                         k->opts_size, OIQA_EXTRACTOR_OPTS_MAX);
+    if (k->family && !k->family_check)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: family %s without its check", name, k->family);
     if (oiqa_extractor_find(k->name)) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: registered twice", name);
     if (n_added == MAX_ADDED) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "extractor %s: the registry is full", name);
     added[n_added++] = k;
     return OIQA_OK;
 }
 
+int oiqa_extractor_default_opts(const oiqa_extractor_kind *k, oiqa_extractor_opts *opts, oiqa_cli *cli)
+{
+    memset(opts, 0, sizeof *opts);
+    memset(cli, 0, sizeof *cli);
+    if (!k->opts) return OIQA_OK;
+    oiqa_tool tool = {.name = k->name, .opts = k->opts};
+    return oiqa_cli_parse_config_text(&tool, "", k->name, opts, cli);
+}
+
 int oiqa_extractor_check(const oiqa_extractor_kind *k, const oiqa_ckpt *ck, const char *path)
 {
+    oiqa_extractor_opts opts;
+    oiqa_cli cli;
+    int rc = oiqa_extractor_default_opts(k, &opts, &cli);
     void *state = NULL;
-    int rc = k->open(ck, path, &state);
+    if (!rc) rc = k->open(ck, path, k->opts ? &opts : NULL, &state);
     if (!rc) k->close(state);
+    oiqa_cli_free(&cli);
     return rc;
 }
 
@@ -97,6 +118,12 @@ int oiqa_extractor_open(const char *name, const char *weights, oiqa_extractor *e
 
 int oiqa_extractor_open_on(const char *name, const char *weights, oiqa_device device, oiqa_extractor *ex)
 {
+    return oiqa_extractor_open_with(name, weights, NULL, device, ex);
+}
+
+int oiqa_extractor_open_with(const char *name, const char *weights, const void *opts, oiqa_device device,
+                             oiqa_extractor *ex)
+{
     memset(ex, 0, sizeof *ex);
     const oiqa_extractor_kind *k = oiqa_extractor_find(name);
     if (!k) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown extractor '%s' (known: %s)", name, oiqa_extractor_names());
@@ -114,9 +141,15 @@ int oiqa_extractor_open_on(const char *name, const char *weights, oiqa_device de
         rc = oiqa_sha256_file(weights, ex->weights_sha256);
         if (!rc) rc = oiqa_ckpt_open(weights, &ck);
     }
-    if (!rc) rc = k->open(ck, weights, &ex->state);
+    if (!rc && k->opts && opts) memcpy(&ex->opts, opts, k->opts_size); /* strings stay the caller's */
+    else if (!rc && k->opts) rc = oiqa_extractor_default_opts(k, &ex->opts, &ex->opts_cli);
+    if (!rc) rc = k->open(ck, weights, k->opts ? &ex->opts : NULL, &ex->state);
     oiqa_ckpt_close(ck);
-    if (rc) return rc;
+    if (rc) {
+        oiqa_cli_free(&ex->opts_cli);
+        memset(ex, 0, sizeof *ex);
+        return rc;
+    }
     ex->kind = k;
     ex->be = oiqa_backend_open(oiqa_device_resolve(device));
     ex->weights = oiqa_strdup(weights);
@@ -197,12 +230,23 @@ int oiqa_extractor_forward_stats(oiqa_extractor *ex, const float *rgb, int n, in
     return rc;
 }
 
+int oiqa_extractor_extras_of(oiqa_extractor *ex, oiqa_extractor_extras *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ex->kind->output != OIQA_OUTPUT_TOKENS) return OIQA_OK;
+    if (ex->be && ex->be->device == OIQA_DEVICE_CUDA)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "%s: class tokens and embeddings on the GPU are not implemented yet; "
+                         "give --device cpu", ex->kind->name);
+    return ex->kind->extras(ex->state, out);
+}
+
 void oiqa_extractor_close(oiqa_extractor *ex)
 {
     if (ex->kind && ex->state) ex->kind->close(ex->state);
     if (ex->be) oiqa_be_tensor_free(ex->be, &ex->x_dev);
     for (int b = 0; b < OIQA_EXTRACTOR_MAX_BLOCKS; b++) oiqa_tensor_free(&ex->host[b]);
     oiqa_backend_close(ex->be);
+    oiqa_cli_free(&ex->opts_cli);
     free(ex->weights);
     memset(ex, 0, sizeof *ex);
 }

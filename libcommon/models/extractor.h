@@ -10,6 +10,14 @@
  * random weights ("random:SEED") built as an in-memory state dict and loaded
  * through the same loader, so both paths check the same keys and shapes.
  *
+ * A row also carries its own options (an oiqa_opt table over its own
+ * struct, which oiqa-backbone adds to the common ones: the open hook gets
+ * them parsed), what `oiqa-weights verify` checks a checkpoint with (its
+ * open; a family check for a family of rows, such as any VMamba), and its
+ * output kind: spatial maps (ResNet, VMamba), or a token set (ViT, CLIP),
+ * whose patch tokens are the maps of the patch grid and which may add a
+ * class token per block and an image embedding (features/README.md).
+ *
  * To add an extractor: write its open/forward/close and map_shape, add a row
  * to the table in extractor.c (or, for one that lives outside the library,
  * a test's, register the row at run time). */
@@ -18,21 +26,45 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
+#include "base/cli.h"
 #include "io/ckpt.h"
 #include "nn/backend.h"
 #include "nn/tensor.h"
 
-#define OIQA_EXTRACTOR_MAX_BLOCKS 8
+#define OIQA_EXTRACTOR_MAX_BLOCKS 16 /* ViT-B: 12 blocks and its final norm */
 
 typedef enum {
     OIQA_INPUT_VIEWPORT = 0, /* rectilinear views (viewports.h5) */
     OIQA_INPUT_ERP = 1,      /* whole equirectangular images, resized */
 } oiqa_input_kind;
 
+typedef enum {
+    OIQA_OUTPUT_MAPS = 0,   /* spatial feature maps per block */
+    OIQA_OUTPUT_TOKENS = 1, /* a token set per block: the patch tokens as maps of the patch grid, plus the extras */
+} oiqa_extractor_output;
+
 typedef struct {
     const char *name; /* "layer2" */
     int channels;     /* 512 */
 } oiqa_extractor_block;
+
+/* What a token extractor gives besides the patch-token maps, for the last
+ * forward: per block its class token (n x 1 x 1 x C; every block of a token
+ * extractor has one) and the image embedding (n x 1 x 1 x embed_dim; NULL
+ * when embed_dim is 0), host tensors owned by the state. */
+typedef struct {
+    const oiqa_tensor *cls[OIQA_EXTRACTOR_MAX_BLOCKS];
+    const oiqa_tensor *embedding;
+} oiqa_extractor_extras;
+
+/* The parsed own options of an extractor (its opts table's struct). */
+#define OIQA_EXTRACTOR_OPTS_MAX 512
+typedef union {
+    max_align_t align;
+    unsigned char bytes[OIQA_EXTRACTOR_OPTS_MAX];
+} oiqa_extractor_opts;
 
 typedef struct oiqa_extractor_kind {
     const char *name;          /* "resnet50" */
@@ -44,13 +76,27 @@ typedef struct oiqa_extractor_kind {
     int n_blocks;
     const oiqa_extractor_block *blocks;
     const char *default_blocks; /* "layer2,layer3,layer4" */
+    const char *weights_help;   /* what checkpoints it loads, for --help; NULL: a generic line */
+    oiqa_extractor_output output;
+    int embed_dim;              /* OIQA_OUTPUT_TOKENS: the embedding's size; 0: none */
+    /* Its own options: a table over a struct of opts_size bytes (at most
+     * OIQA_EXTRACTOR_OPTS_MAX), terminated by name == NULL; NULL: none.
+     * Their names must not be those of oiqa-backbone's common options. */
+    const oiqa_opt *opts;
+    size_t opts_size;
+    /* A family of rows one check covers (oiqa-weights verify --arch FAMILY:
+     * "vmamba", whose loader reads the architecture from the keys); NULL:
+     * none. Every row of a family names the same family_check. */
+    const char *family;
+    int (*family_check)(const oiqa_ckpt *ck, const char *path);
     /* Map size of block b for an h x w input (0 x 0 when the input is too
      * small for the network). */
     void (*map_shape)(int b, int h, int w, int *mh, int *mw);
     /* Random weights as an in-memory state dict. */
     int (*random_ckpt)(uint64_t seed, oiqa_ckpt **out);
-    /* Loads weights from an open checkpoint (path for messages). */
-    int (*open)(const oiqa_ckpt *ck, const char *path, void **state);
+    /* Loads weights from an open checkpoint (path for messages); opts: its
+     * own options, parsed (defaults applied), NULL when it has none. */
+    int (*open)(const oiqa_ckpt *ck, const char *path, const void *opts, void **state);
     /* rgb: n images h x w x 3, NHWC float on the 0..255 scale. Sets maps[b]
      * for every block to a tensor owned by the state, valid until the next
      * forward. Run from serial code (the kernels use the threads). */
@@ -59,6 +105,9 @@ typedef struct oiqa_extractor_kind {
      * normalised, in the backend's memory; sets maps[b] to tensors in the
      * backend's memory held by the state until the next call or close. */
     int (*forward_on)(void *state, oiqa_backend *be, const oiqa_tensor *x, const oiqa_tensor **maps);
+    /* OIQA_OUTPUT_TOKENS only (NULL otherwise): the extras of the last
+     * forward. */
+    int (*extras)(void *state, oiqa_extractor_extras *out);
     void (*close)(void *state);
 } oiqa_extractor_kind;
 
@@ -73,6 +122,8 @@ typedef struct {
     char weights_sha256[65]; /* of the file; "" for random weights */
     int random;             /* 1 for random:SEED */
     uint64_t seed;
+    oiqa_extractor_opts opts; /* its own options as opened */
+    oiqa_cli opts_cli;        /* owns their strings */
 } oiqa_extractor;
 
 /* NULL when the name is unknown. */
@@ -85,6 +136,9 @@ const oiqa_extractor_kind *oiqa_extractor_at(int i);
 int oiqa_extractor_check(const oiqa_extractor_kind *k, const oiqa_ckpt *ck, const char *path);
 /* "resnet50, ..." (static storage, valid until the next register) */
 const char *oiqa_extractor_names(void);
+/* The extractor's own options with their defaults into opts (strings owned
+ * by cli, freed with oiqa_cli_free); nothing for a row without options. */
+int oiqa_extractor_default_opts(const oiqa_extractor_kind *k, oiqa_extractor_opts *opts, oiqa_cli *cli);
 /* Adds a row after the built-in ones (an extractor outside the library: a
  * test's, a user's own tool's): OIQA_OK, or a usage error for a name taken,
  * a row without its hooks, or a full registry. */
@@ -106,6 +160,10 @@ int oiqa_extractor_open(const char *name, const char *weights, oiqa_extractor *e
  * maps back to host tensors; maps are then the same as on the CPU within
  * DESIGN §6's tolerance. */
 int oiqa_extractor_open_on(const char *name, const char *weights, oiqa_device device, oiqa_extractor *ex);
+/* The same with the extractor's own options (a struct its opts table
+ * parsed; NULL: the defaults), copied into ex. */
+int oiqa_extractor_open_with(const char *name, const char *weights, const void *opts, oiqa_device device,
+                             oiqa_extractor *ex);
 int oiqa_extractor_forward(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const oiqa_tensor **maps);
 /* The statistics pooling of the stages without the maps: for blocks[i],
  * mean[i] and std[i] (n x C floats, torch.std's unbiased std over the
@@ -113,6 +171,10 @@ int oiqa_extractor_forward(oiqa_extractor *ex, const float *rgb, int n, int h, i
  * are computed there and only they are copied back. */
 int oiqa_extractor_forward_stats(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const int *blocks,
                                  int n_blocks, float *const *mean, float *const *std);
+/* The extras of the last forward (a token extractor's class tokens and
+ * embedding; all NULL for a maps extractor). On a GPU a token extractor's
+ * extras are not brought back yet: an error says so. */
+int oiqa_extractor_extras_of(oiqa_extractor *ex, oiqa_extractor_extras *out);
 void oiqa_extractor_close(oiqa_extractor *ex);
 
 /* Block index by name, -1 if absent. */

@@ -27,8 +27,9 @@ static void map_shape(int b, int h, int w, int *mh, int *mw)
     *mh = h, *mw = w;
 }
 
-static int open_resnet(const oiqa_ckpt *ck, const char *path, void **state)
+static int open_resnet(const oiqa_ckpt *ck, const char *path, const void *opts, void **state)
 {
+    (void)opts;
     resnet_state *s = calloc(1, sizeof *s);
     if (!s) return oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
     int rc = oiqa_resnet50_load(ck, path, &s->net);
@@ -80,6 +81,7 @@ const oiqa_extractor_kind oiqa_resnet50_extractor = {
     .n_blocks = OIQA_RESNET50_STAGES,
     .blocks = BLOCKS,
     .default_blocks = "layer2,layer3,layer4",
+    .weights_help = "torchvision ResNet-50 weights (.pth, .safetensors, oiqa .h5)",
     .map_shape = map_shape,
     .random_ckpt = oiqa_resnet50_random_ckpt,
     .open = open_resnet,

@@ -47,6 +47,17 @@ static int open_preset(const char *preset, const oiqa_ckpt *ck, const char *path
     return OIQA_OK;
 }
 
+/* The family check (oiqa-weights verify --arch vmamba): the loader infers
+ * depths, widths and version from the keys, so any official VMamba
+ * checkpoint fits. */
+static int check_any_vmamba(const oiqa_ckpt *ck, const char *path)
+{
+    oiqa_vmamba net;
+    int rc = oiqa_vmamba_load(ck, path, NULL, &net);
+    oiqa_vmamba_free(&net);
+    return rc;
+}
+
 static int random_preset(const char *preset, uint64_t seed, oiqa_ckpt **out)
 {
     oiqa_vmamba_config cfg;
@@ -83,8 +94,9 @@ static void close_vmamba(void *state)
 }
 
 #define PRESET_FUNCS(tag, name)                                                                                   \
-    static int open_##tag(const oiqa_ckpt *ck, const char *path, void **state)                                    \
+    static int open_##tag(const oiqa_ckpt *ck, const char *path, const void *opts, void **state)                  \
     {                                                                                                              \
+        (void)opts;                                                                                                \
         return open_preset(name, ck, path, state);                                                                 \
     }                                                                                                              \
     static int random_##tag(uint64_t seed, oiqa_ckpt **out) { return random_preset(name, seed, out); }
@@ -100,6 +112,8 @@ static const oiqa_extractor_block BLOCKS_T[OIQA_VMAMBA_STAGES] = {
     .normalisation = "imagenet: (v/255 - mean) / std, mean 0.485,0.456,0.406, std 0.229,0.224,0.225 (RGB)",       \
     .init = "fixture recipe (models/vmamba_random.h): linear and conv ~ N(0, 1/fan_in), S4D-real A, Mamba dt",     \
     .n_blocks = OIQA_VMAMBA_STAGES, .blocks = BLOCKS_T, .default_blocks = "stage0,stage1,stage2,stage3",           \
+    .weights_help = "official VMamba checkpoint (.pth {'model': ...}, .safetensors, oiqa .h5)",                   \
+    .family = "vmamba", .family_check = check_any_vmamba,                                                          \
     .forward = forward_vmamba, .forward_on = forward_on_vmamba, .close = close_vmamba
 
 const oiqa_extractor_kind oiqa_vmamba_t_v0_extractor = {

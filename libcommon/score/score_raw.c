@@ -25,6 +25,7 @@
 #include "geo/viewports_gpu.h"
 #include "io/image.h"
 #include "stage/features.h"
+#include "stage/backbone_tool.h"
 #include "stage/stage_tools.h"
 
 /* prov field indices (methods/feature_prov.h) */
@@ -103,7 +104,8 @@ typedef struct {
     oiqa_cli vp_cli, pr_cli, lb_cli, gl_cli; /* own the parsed strings */
     oiqa_viewports_cli vpc;
     oiqa_pseudoref_cli prc;
-    void *lbc, *glc; /* the backbone tools' option structs (stage/stage_tools.h's registry) */
+    oiqa_backbone_cli *lbc, *glc; /* the backbone tool's options (stage/backbone_tool.h) */
+    oiqa_backbone_table *lbt, *glt;
     oiqa_viewports_opts vo;
     oiqa_view *list;
     oiqa_pseudoref_opts po;
@@ -116,7 +118,7 @@ typedef struct {
 static void recipe_free(recipe *r)
 {
     oiqa_cli_free(&r->vp_cli), oiqa_cli_free(&r->pr_cli), oiqa_cli_free(&r->lb_cli), oiqa_cli_free(&r->gl_cli);
-    free(r->list), free(r->lbc), free(r->glc);
+    free(r->list), free(r->lbc), free(r->glc), free(r->lbt), free(r->glt);
     memset(r, 0, sizeof *r);
 }
 
@@ -132,6 +134,22 @@ static int parse_recorded(const oiqa_tool *tool, const char *text, const char *m
         rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "%s: the recorded %s does not parse (%s)", model, tool->name, msg);
     }
     free(source);
+    return rc;
+}
+
+/* A feature file's recorded backbone config back into the backbone tool's options. */
+static int parse_backbone(const oiqa_feature_prov *p, const char *model, const char *what, oiqa_backbone_table **t,
+                          oiqa_backbone_cli **c, oiqa_cli *cli)
+{
+    *t = oiqa_xcalloc(1, sizeof **t), *c = oiqa_xcalloc(1, sizeof **c);
+    char *source = oiqa_asprintf("%s (%s)", model, what);
+    int rc = oiqa_backbone_config_parse(p->v[P_BACKBONE], p->v[P_CONFIG], source, *t, *c, cli);
+    free(source);
+    if (rc) {
+        char msg[OIQA_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", oiqa_errmsg());
+        rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "%s", msg);
+    }
     return rc;
 }
 
@@ -194,33 +212,12 @@ static int recipe_load(const oiqa_train_model *tm, const char *model, recipe *r)
         rc = parse_recorded(&oiqa_pseudoref_tool, lp->v[P_PR_CONFIG], model, "pseudoref_config", &r->prc, &r->pr_cli);
         if (!rc) oiqa_pseudoref_cli_opts(&r->prc, &r->po);
     }
-    /* The backbone's tool from the registry, its recorded config through that tool's table. */
-    const char *bb = lp->v[P_BACKBONE];
-    const oiqa_stage_tool *lt = rc ? NULL : oiqa_stage_tool_for("backbone", bb);
-    if (!rc && !lt)
-        rc = oiqa_fail(OIQA_EXIT_DATA, model, "backbone '%s' of its features: raw scoring replays %s", bb,
-                       oiqa_stage_tool_names());
-    if (!rc) {
-        r->lbc = oiqa_xcalloc(1, lt->cli_size);
-        rc = parse_recorded(lt->tool, lp->v[P_CONFIG], model, "backbone config", r->lbc, &r->lb_cli);
-        if (!rc) lt->backbone_opts(r->lbc, &r->bo);
-    }
-    if (!rc && strcmp(r->bo.extractor, bb))
-        rc = oiqa_fail(OIQA_EXIT_DATA, model, "the recorded backbone config is for %s, the features' backbone is %s",
-                       r->bo.extractor, bb);
-    if (!rc && r->use_global) {
-        const oiqa_feature_prov *gp = r->in.gp;
-        const oiqa_stage_tool *gt = oiqa_stage_tool_for("global", gp->v[P_BACKBONE]);
-        if (!gt)
-            return oiqa_fail(OIQA_EXIT_DATA, model, "global backbone '%s' of its features: raw scoring replays %s",
-                             gp->v[P_BACKBONE], oiqa_stage_tool_names());
-        r->glc = oiqa_xcalloc(1, gt->cli_size);
-        rc = parse_recorded(gt->tool, gp->v[P_CONFIG], model, "global config", r->glc, &r->gl_cli);
-        if (!rc) gt->global_opts(r->glc, &r->go);
-        if (!rc && strcmp(r->go.extractor, gp->v[P_BACKBONE]))
-            rc = oiqa_fail(OIQA_EXIT_DATA, model, "the recorded global config is for %s, the features' backbone is %s",
-                           r->go.extractor, gp->v[P_BACKBONE]);
-    }
+    /* The recorded backbone configs through the backbone tool's table for
+     * their extractor (any of oiqa-backbone, -resnet and -vmamba wrote them). */
+    if (!rc) rc = parse_backbone(lp, model, "backbone config", &r->lbt, &r->lbc, &r->lb_cli);
+    if (!rc) oiqa_backbone_cli_opts(r->lbt, r->lbc, &r->bo);
+    if (!rc && r->use_global) rc = parse_backbone(r->in.gp, model, "global config", &r->glt, &r->glc, &r->gl_cli);
+    if (!rc && r->use_global) oiqa_backbone_cli_global_opts(r->glt, r->glc, &r->go);
     return rc;
 }
 
@@ -313,7 +310,7 @@ static int load_weights(raw_run *st)
     char *w = NULL;
     rc = oiqa_score_find_weights(st->rc.bo.weights ? st->rc.bo.weights : lp->v[P_WEIGHTS], lp->v[P_WEIGHTS_SHA],
                                  "local", o->weights_dir, o->local_weights, &w);
-    if (!rc) rc = oiqa_extractor_open_on(st->rc.bo.extractor, w, o->device, &st->local);
+    if (!rc) rc = oiqa_extractor_open_with(st->rc.bo.extractor, w, st->rc.bo.extractor_opts, o->device, &st->local);
     free(w);
     /* The viewports on the same device as the local backbone. */
     if (!rc && st->local.be && st->local.be->device == OIQA_DEVICE_CUDA)
@@ -406,7 +403,7 @@ static int score_image(raw_run *st, const char *name, oiqa_feature_set *d, int i
             off += (size_t)st->V * st->C[k];
         }
         rc = oiqa_backbone_viewports(&st->local, st->scale_block, st->n_scales, st->rgb, st->V, st->S, st->rc.bo.batch,
-                                     0, mean, std, NULL, &st->pooled);
+                                     0, mean, std, NULL, NULL, NULL, &st->pooled);
         for (int k = 0; k < st->n_scales && !rc; k++) {
             float *dst = local->x[s][k] + (size_t)i * st->V * local->dim[k];
             char what[96];
@@ -424,7 +421,7 @@ static int score_image(raw_run *st, const char *name, oiqa_feature_set *d, int i
             int cc = st->global.kind->blocks[st->global.blocks[b]].channels;
             mean[b] = buf + off, std[b] = buf + off + cc, off += 2 * (size_t)cc;
         }
-        if (!rc) rc = oiqa_global_forward(&st->global, st->resized, 1, 0, mean, std, NULL);
+        if (!rc) rc = oiqa_global_forward(&st->global, st->resized, 1, 0, mean, std, NULL, NULL, NULL);
         for (int b = 0; b < st->global.n_blocks && !rc; b++) {
             int cc = st->global.kind->blocks[st->global.blocks[b]].channels;
             rc = put_pair(mean[b], std[b], 1, cc, dst, path, st->global.kind->blocks[st->global.blocks[b]].name);

@@ -116,29 +116,40 @@ static char *dset_path(int stream, const char *block, const char *what)
     return oiqa_asprintf("/%s/%s/%s", STREAM_NAMES[stream], block, what);
 }
 
+/* One per-viewport dataset and its row buffer: float32 [N,V,C] (ndim 2 of
+ * the row) or, for a map, float16 [N,V,H,W,C]. */
+static int define_one(backbone_run *st, oiqa_store *store, int stream, const char *block, const char *what, int h,
+                      int w, int c)
+{
+    char *p = block ? dset_path(stream, block, what) : oiqa_asprintf("/%s/%s", STREAM_NAMES[stream], what);
+    int map = !strcmp(what, "map");
+    uint64_t dims[4] = {(uint64_t)st->V, (uint64_t)(map ? h : c), (uint64_t)w, (uint64_t)c};
+    size_t values = (size_t)st->V * (map ? (size_t)h * w : 1) * c;
+    int rc = oiqa_store_define(store, p, map ? OIQA_F16 : OIQA_F32, map ? 4 : 2, dims, st->o->deflate);
+    if (!rc) rc = oiqa_store_set_attr_string(store, p, "axes", map ? "N,V,H,W,C" : block ? "N,V,C" : "N,V,D");
+    if (!rc && !(st->row[st->n_row++] = malloc(values * (map ? sizeof(uint16_t) : sizeof(float)))))
+        rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    free(p);
+    return rc;
+}
+
+/* Per stream: per block mean, std, [map], [cls: token extractors]; then
+ * [embedding] (the order process_stream fills). */
 static int define_outputs(backbone_run *st, oiqa_store *store)
 {
     const oiqa_backbone_opts *o = st->o;
-    int rc = OIQA_OK;
-    for (int s = 0; s < st->n_streams && !rc; s++)
+    int rc = OIQA_OK, tokens = st->kind->output == OIQA_OUTPUT_TOKENS;
+    for (int s = 0; s < st->n_streams && !rc; s++) {
         for (int i = 0; i < st->n_blocks && !rc; i++) {
             const oiqa_extractor_block *blk = &st->kind->blocks[st->blocks[i]];
-            uint64_t stat_dims[2] = {(uint64_t)st->V, (uint64_t)blk->channels};
-            uint64_t map_dims[4] = {(uint64_t)st->V, (uint64_t)st->map_h[i], (uint64_t)st->map_w[i],
-                                    (uint64_t)blk->channels};
-            for (int what = 0; what < (o->maps ? 3 : 2) && !rc; what++) {
-                char *p = dset_path(s, blk->name, what == 0 ? "mean" : what == 1 ? "std" : "map");
-                size_t values = what < 2 ? (size_t)st->V * blk->channels
-                                         : (size_t)st->V * st->map_h[i] * st->map_w[i] * blk->channels;
-                rc = what < 2 ? oiqa_store_define(store, p, OIQA_F32, 2, stat_dims, o->deflate)
-                              : oiqa_store_define(store, p, OIQA_F16, 4, map_dims, o->deflate);
-                if (!rc)
-                    rc = oiqa_store_set_attr_string(store, p, "axes", what < 2 ? "N,V,C" : "N,V,H,W,C");
-                if (!rc && !(st->row[st->n_row++] = malloc(values * (what < 2 ? sizeof(float) : sizeof(uint16_t)))))
-                    rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
-                free(p);
-            }
+            rc = define_one(st, store, s, blk->name, "mean", 0, 0, blk->channels);
+            if (!rc) rc = define_one(st, store, s, blk->name, "std", 0, 0, blk->channels);
+            if (!rc && o->maps) rc = define_one(st, store, s, blk->name, "map", st->map_h[i], st->map_w[i],
+                                                blk->channels);
+            if (!rc && tokens) rc = define_one(st, store, s, blk->name, "cls", 0, 0, blk->channels);
         }
+        if (!rc && st->kind->embed_dim) rc = define_one(st, store, s, NULL, "embedding", 0, 0, st->kind->embed_dim);
+    }
     return rc;
 }
 
@@ -190,33 +201,41 @@ static int process_stream(backbone_run *st, int64_t row, int stream, int slot)
                   STREAM_DSETS[stream], at / vp_values);
         return -1;
     }
-    int per = 2 + (o->maps ? 1 : 0);
-    float *mean[OIQA_EXTRACTOR_MAX_BLOCKS], *std[OIQA_EXTRACTOR_MAX_BLOCKS];
+    int tokens = st->kind->output == OIQA_OUTPUT_TOKENS, per = 2 + (o->maps ? 1 : 0) + tokens;
+    float *mean[OIQA_EXTRACTOR_MAX_BLOCKS], *std[OIQA_EXTRACTOR_MAX_BLOCKS], *cls[OIQA_EXTRACTOR_MAX_BLOCKS];
     uint16_t *map[OIQA_EXTRACTOR_MAX_BLOCKS];
     for (int i = 0; i < st->n_blocks; i++) {
         mean[i] = st->row[slot + i * per], std[i] = st->row[slot + i * per + 1];
         map[i] = o->maps ? st->row[slot + i * per + 2] : NULL;
+        cls[i] = tokens ? st->row[slot + i * per + per - 1] : NULL;
     }
+    float *embedding = st->kind->embed_dim ? st->row[slot + st->n_blocks * per] : NULL;
     if ((rc = oiqa_backbone_viewports(&st->ex, st->blocks, st->n_blocks, st->rgb, st->V, st->S, o->batch, o->map_size,
-                                      mean, std, o->maps ? map : NULL, &st->pooled)))
+                                      mean, std, o->maps ? map : NULL, tokens ? cls : NULL, embedding, &st->pooled)))
         return rc;
-    for (int i = 0; i < st->n_blocks; i++) {
-        size_t c = (size_t)st->kind->blocks[st->blocks[i]].channels, n = (size_t)st->V * c;
-        for (int what = 0; what < 2; what++)
-            if ((at = oiqa_first_nonfinite(st->row[slot + i * per + what], n)) < n) {
+    for (int i = 0; i <= st->n_blocks; i++) {
+        int last = i == st->n_blocks; /* the embedding */
+        if (last && !embedding) break;
+        size_t c = last ? (size_t)st->kind->embed_dim : (size_t)st->kind->blocks[st->blocks[i]].channels;
+        size_t n = (size_t)st->V * c;
+        static const char *const WHAT[3] = {"mean", "std", "cls"};
+        for (int what = 0; what < (last ? 1 : tokens ? 3 : 2); what++) {
+            const float *x = last ? embedding : what < 2 ? st->row[slot + i * per + what] : cls[i];
+            if ((at = oiqa_first_nonfinite(x, n)) < n) {
                 oiqa_fail(OIQA_EXIT_DATA, src_path,
                           "row %lld (%s): the %s features of %s (%s, viewport %zu) are NaN or Inf: check the weights",
-                          (long long)src_row, name, st->kind->blocks[st->blocks[i]].name, STREAM_NAMES[stream],
-                          what ? "std" : "mean", at / c);
+                          (long long)src_row, name, last ? "embedding" : st->kind->blocks[st->blocks[i]].name,
+                          STREAM_NAMES[stream], last ? "embedding" : WHAT[what], at / c);
                 return -1;
             }
+        }
     }
     return OIQA_OK;
 }
 
 int oiqa_backbone_viewports(oiqa_extractor *ex, const int *blocks, int n_blocks, const float *rgb, int V, int S,
                             int batch, int map_size, float *const *mean, float *const *std, uint16_t *const *map,
-                            oiqa_tensor *pooled)
+                            float *const *cls, float *embedding, oiqa_tensor *pooled)
 {
     size_t vp_values = (size_t)S * S * 3;
     size_t per_map[OIQA_EXTRACTOR_MAX_BLOCKS];
@@ -227,7 +246,7 @@ int oiqa_backbone_viewports(oiqa_extractor *ex, const int *blocks, int n_blocks,
     }
     for (int v0 = 0; v0 < V; v0 += batch) {
         int nb = V - v0 < batch ? V - v0 : batch;
-        if (!map) { /* statistics only: on the GPU they are all that comes back */
+        if (!map && !cls && !embedding) { /* statistics only: on the GPU they are all that comes back */
             float *m_at[OIQA_EXTRACTOR_MAX_BLOCKS], *s_at[OIQA_EXTRACTOR_MAX_BLOCKS];
             for (int i = 0; i < n_blocks; i++) {
                 size_t c = (size_t)ex->kind->blocks[blocks[i]].channels;
@@ -245,6 +264,13 @@ int oiqa_backbone_viewports(oiqa_extractor *ex, const int *blocks, int n_blocks,
             size_t c = (size_t)m->c;
             uint16_t *mp = map && map[i] ? map[i] + v0 * per_map[i] : NULL;
             if ((rc = oiqa_block_features(m, mean[i] + v0 * c, std[i] + v0 * c, mp, map_size, pooled))) return rc;
+        }
+        if (cls || embedding) {
+            float *c_at[OIQA_EXTRACTOR_MAX_BLOCKS];
+            for (int i = 0; cls && i < n_blocks; i++) c_at[i] = cls[i] + v0 * ex->kind->blocks[blocks[i]].channels;
+            rc = oiqa_block_extras(ex, blocks, cls ? n_blocks : 0, nb, c_at,
+                                   embedding ? embedding + (size_t)v0 * ex->kind->embed_dim : NULL);
+            if (rc) return rc;
         }
     }
     return OIQA_OK;
@@ -314,7 +340,7 @@ int oiqa_backbone_run(const oiqa_backbone_opts *o, const char *viewports, const 
     if (o->batch < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'batch': must be at least 1");
     if ((rc = oiqa_extractor_parse_blocks(st.kind, o->blocks, st.blocks, &st.n_blocks))) return rc;
     if ((rc = open_sources(&st)) || (rc = check_map_sizes(&st))) goto done;
-    if ((rc = oiqa_extractor_open_on(o->extractor, o->weights, o->device, &st.ex))) goto done;
+    if ((rc = oiqa_extractor_open_with(o->extractor, o->weights, o->extractor_opts, o->device, &st.ex))) goto done;
     if ((rc = oiqa_sha256_file(viewports, st.vp_sha))) goto done;
     if (o->pseudoref && (rc = oiqa_sha256_file(o->pseudoref, st.pr_sha))) goto done;
     if (!(st.rgb = malloc((size_t)st.V * st.S * st.S * 3 * sizeof(float)))) {

@@ -10,6 +10,10 @@
  *                                        corrected (N-1), as torch.std
  *   /<stream>/<b>/map   float16 [N,V,h,w,C] the map itself, or averaged to
  *                                        P x P (AdaptiveAvgPool2d), on request
+ * and for a token extractor (ViT, CLIP), whose maps are its patch tokens on
+ * the patch grid:
+ *   /<stream>/<b>/cls   float32 [N,V,C]  the block's class token
+ *   /<stream>/embedding float32 [N,V,D]  the image embedding, when it has one
  * Root attributes record the extractor, the weights (file name and sha256,
  * or random:SEED with how it draws), the input size, the normalisation, the
  * blocks, the streams and the source files with their sha256, and the
@@ -43,6 +47,7 @@ typedef struct {
     int deflate;           /* 0..9 for the feature datasets */
     int skip_bad, force, resume;
     oiqa_device device;    /* where the network runs (nn/device.h) */
+    const void *extractor_opts; /* the extractor's own options (its opts table's struct); NULL: defaults */
 } oiqa_backbone_opts;
 
 /* One stream of one image in memory, the stage's per-row step: V viewports
@@ -50,10 +55,12 @@ typedef struct {
  * forward passes of `batch` viewports; for the i-th of blocks[0..n_blocks):
  * mean[i], std[i] (V*C floats each) and, when map is not NULL, map[i]
  * (float16 V*h*w*C, averaged to map_size x map_size when map_size > 0).
+ * A token extractor's class tokens go to cls[i] (V*C floats) and its
+ * embedding to embedding (V*embed_dim floats) when those are not NULL.
  * pooled is scratch kept between calls (free with oiqa_tensor_free). */
 int oiqa_backbone_viewports(oiqa_extractor *ex, const int *blocks, int n_blocks, const float *rgb, int V, int S,
                             int batch, int map_size, float *const *mean, float *const *std, uint16_t *const *map,
-                            oiqa_tensor *pooled);
+                            float *const *cls, float *embedding, oiqa_tensor *pooled);
 
 int oiqa_backbone_run(const oiqa_backbone_opts *o, const char *viewports, const char *out,
                       const oiqa_provenance *prov);

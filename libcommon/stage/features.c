@@ -33,6 +33,28 @@ int oiqa_block_features(const oiqa_tensor *m, float *mean, float *std, uint16_t 
     return OIQA_OK;
 }
 
+int oiqa_block_extras(oiqa_extractor *ex, const int *blocks, int n_blocks, int n, float *const *cls,
+                      float *embedding)
+{
+    oiqa_extractor_extras x;
+    int rc = oiqa_extractor_extras_of(ex, &x);
+    if (rc) return rc;
+    const oiqa_extractor_kind *k = ex->kind;
+    for (int i = 0; i < n_blocks; i++) {
+        const oiqa_tensor *t = x.cls[blocks[i]];
+        int c = k->blocks[blocks[i]].channels;
+        if (!t || t->n != n || (size_t)oiqa_tensor_numel(t) != (size_t)n * c)
+            return oiqa_fail(OIQA_EXIT_DATA, NULL, "%s: no class token of %d x %d for block %s", k->name, n, c,
+                             k->blocks[blocks[i]].name);
+        memcpy(cls[i], t->data, (size_t)n * c * sizeof(float));
+    }
+    if (!embedding) return OIQA_OK;
+    if (!x.embedding || (size_t)oiqa_tensor_numel(x.embedding) != (size_t)n * k->embed_dim)
+        return oiqa_fail(OIQA_EXIT_DATA, NULL, "%s: no embedding of %d x %d", k->name, n, k->embed_dim);
+    memcpy(embedding, x.embedding->data, (size_t)n * k->embed_dim * sizeof(float));
+    return OIQA_OK;
+}
+
 size_t oiqa_first_nonfinite(const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -57,6 +79,13 @@ int oiqa_features_set_attrs(oiqa_store *store, const oiqa_extractor *ex, const i
     if (!rc) rc = oiqa_store_set_attr_string(store, "/", "normalisation", k->normalisation);
     if (!rc) rc = oiqa_store_set_attr_string(store, "/", "blocks", names.s);
     if (!rc) rc = oiqa_store_set_attr_string(store, "/", "std", "Bessel-corrected (N-1) over the map positions");
+    /* Written for token extractors only: a file without it holds maps. */
+    if (!rc && k->output == OIQA_OUTPUT_TOKENS) {
+        rc = oiqa_store_set_attr_string(store, "/", "output", "tokens");
+        if (!rc) rc = oiqa_store_set_attr_string(store, "/", "tokens", "mean, std and map: the patch tokens (class "
+                                                 "token excluded, on the patch grid); cls: the class token");
+        if (!rc) rc = oiqa_store_set_attr_int(store, "/", "embed_dim", k->embed_dim);
+    }
     free(names.s);
     return rc;
 }

@@ -33,7 +33,7 @@ typedef struct {
     oiqa_global_net net;
     int map_h[OIQA_EXTRACTOR_MAX_BLOCKS], map_w[OIQA_EXTRACTOR_MAX_BLOCKS];
     void *row[OIQA_STORE_MAX_DSETS]; /* batch x (row of each dataset) */
-    size_t row_values[OIQA_STORE_MAX_DSETS];
+    size_t row_values[OIQA_STORE_MAX_DSETS], row_size[OIQA_STORE_MAX_DSETS]; /* values of one image, bytes of one */
     int n_row;
 } global_run;
 
@@ -62,7 +62,7 @@ int oiqa_global_net_init(const oiqa_global_opts *o, oiqa_global_net *g)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "unknown extractor '%s' (known: %s)", o->extractor,
                          oiqa_extractor_names());
     if (o->batch < 1) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'batch': must be at least 1");
-    g->device = o->device;
+    g->device = o->device, g->extractor_opts = o->extractor_opts;
     g->H = o->height > 0 ? o->height : g->kind->input_h;
     g->W = o->width > 0 ? o->width : g->kind->input_w;
     int rc = oiqa_extractor_parse_blocks(g->kind, o->blocks, g->blocks, &g->n_blocks);
@@ -76,7 +76,7 @@ int oiqa_global_net_init(const oiqa_global_opts *o, oiqa_global_net *g)
 
 int oiqa_global_net_load(oiqa_global_net *g, const char *weights)
 {
-    return oiqa_extractor_open_on(g->kind->name, weights, g->device, &g->ex);
+    return oiqa_extractor_open_with(g->kind->name, weights, g->extractor_opts, g->device, &g->ex);
 }
 
 void oiqa_global_net_close(oiqa_global_net *g)
@@ -104,7 +104,7 @@ int oiqa_global_resize(const oiqa_global_net *g, const oiqa_image *img, uint8_t 
 }
 
 int oiqa_global_forward(oiqa_global_net *g, const uint8_t *resized, int n, int map_size, float *const *mean,
-                        float *const *std, uint16_t *const *map)
+                        float *const *std, uint16_t *const *map, float *const *cls, float *embedding)
 {
     size_t px = (size_t)g->H * g->W * 3;
     if (n > g->cap) {
@@ -113,12 +113,13 @@ int oiqa_global_forward(oiqa_global_net *g, const uint8_t *resized, int n, int m
         g->rgb = p, g->cap = n;
     }
     for (size_t k = 0; k < (size_t)n * px; k++) g->rgb[k] = resized[k];
-    if (!map) /* statistics only: on the GPU they are all that comes back */
+    if (!map && !cls && !embedding) /* statistics only: on the GPU they are all that comes back */
         return oiqa_extractor_forward_stats(&g->ex, g->rgb, n, g->H, g->W, g->blocks, g->n_blocks, mean, std);
     const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
     int rc = oiqa_extractor_forward(&g->ex, g->rgb, n, g->H, g->W, maps);
     for (int i = 0; !rc && i < g->n_blocks; i++)
         rc = oiqa_block_features(maps[g->blocks[i]], mean[i], std[i], map ? map[i] : NULL, map_size, &g->pooled);
+    if (!rc && (cls || embedding)) rc = oiqa_block_extras(&g->ex, g->blocks, cls ? g->n_blocks : 0, n, cls, embedding);
     return rc;
 }
 
@@ -136,27 +137,42 @@ static int precheck_inputs(const global_run *st, char *const *names, int n)
     return rc;
 }
 
+/* One dataset /global/<block>/<what> (block NULL: /global/<what>) and its
+ * batch of rows: float32 [N,C], or for a map float16 [N,H,W,C]. */
+static int define_one(global_run *st, oiqa_store *store, const char *block, const char *what, int h, int w, int c)
+{
+    char *p = block ? oiqa_asprintf("/global/%s/%s", block, what) : oiqa_asprintf("/global/%s", what);
+    int map = !strcmp(what, "map");
+    uint64_t dims[3] = {(uint64_t)(map ? h : c), (uint64_t)w, (uint64_t)c};
+    int rc = oiqa_store_define(store, p, map ? OIQA_F16 : OIQA_F32, map ? 3 : 1, dims, st->o->deflate);
+    if (!rc) rc = oiqa_store_set_attr_string(store, p, "axes", map ? "N,H,W,C" : block ? "N,C" : "N,D");
+    if (!rc) {
+        int k = st->n_row++;
+        st->row_values[k] = (map ? (size_t)h * w : 1) * c;
+        st->row_size[k] = map ? sizeof(uint16_t) : sizeof(float);
+        if (!(st->row[k] = malloc((size_t)st->o->batch * st->row_values[k] * st->row_size[k])))
+            rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
+    }
+    free(p);
+    return rc;
+}
+
+/* Per block mean, std, [map], [cls: token extractors]; then [embedding]
+ * (the order forward_batch fills). */
 static int define_outputs(global_run *st, oiqa_store *store)
 {
     const oiqa_global_opts *o = st->o;
-    int rc = OIQA_OK, per = o->maps ? 3 : 2;
+    const oiqa_extractor_kind *kind = st->net.kind;
+    int rc = OIQA_OK;
     for (int i = 0; i < st->net.n_blocks && !rc; i++) {
-        const oiqa_extractor_block *blk = &st->net.kind->blocks[st->net.blocks[i]];
-        uint64_t stat_dims[1] = {(uint64_t)blk->channels};
-        uint64_t map_dims[3] = {(uint64_t)st->map_h[i], (uint64_t)st->map_w[i], (uint64_t)blk->channels};
-        for (int what = 0; what < per && !rc; what++) {
-            char *p = oiqa_asprintf("/global/%s/%s", blk->name, what == 0 ? "mean" : what == 1 ? "std" : "map");
-            size_t values = what < 2 ? (size_t)blk->channels : (size_t)st->map_h[i] * st->map_w[i] * blk->channels;
-            rc = what < 2 ? oiqa_store_define(store, p, OIQA_F32, 1, stat_dims, o->deflate)
-                          : oiqa_store_define(store, p, OIQA_F16, 3, map_dims, o->deflate);
-            if (!rc) rc = oiqa_store_set_attr_string(store, p, "axes", what < 2 ? "N,C" : "N,H,W,C");
-            int k = st->n_row++;
-            st->row_values[k] = values;
-            if (!rc && !(st->row[k] = malloc((size_t)o->batch * values * (what < 2 ? 4 : 2))))
-                rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
-            free(p);
-        }
+        const oiqa_extractor_block *blk = &kind->blocks[st->net.blocks[i]];
+        rc = define_one(st, store, blk->name, "mean", 0, 0, blk->channels);
+        if (!rc) rc = define_one(st, store, blk->name, "std", 0, 0, blk->channels);
+        if (!rc && o->maps) rc = define_one(st, store, blk->name, "map", st->map_h[i], st->map_w[i], blk->channels);
+        if (!rc && kind->output == OIQA_OUTPUT_TOKENS)
+            rc = define_one(st, store, blk->name, "cls", 0, 0, blk->channels);
     }
+    if (!rc && kind->embed_dim) rc = define_one(st, store, NULL, "embedding", 0, 0, kind->embed_dim);
     char size[32];
     snprintf(size, sizeof size, "%dx%d", st->net.W, st->net.H);
     if (!rc) rc = oiqa_features_set_attrs(store, &st->net.ex, st->net.blocks, st->net.n_blocks);
@@ -190,35 +206,44 @@ static long fault_kill_after(void)
  * images whose features are not finite (message logged or returned). */
 static int forward_batch(global_run *st, image_job *jobs, int nb, int *bad)
 {
-    int per = st->o->maps ? 3 : 2;
-    float *mean[OIQA_EXTRACTOR_MAX_BLOCKS], *std[OIQA_EXTRACTOR_MAX_BLOCKS];
+    const oiqa_extractor_kind *kind = st->net.kind;
+    int tokens = kind->output == OIQA_OUTPUT_TOKENS, per = 2 + (st->o->maps ? 1 : 0) + tokens;
+    float *mean[OIQA_EXTRACTOR_MAX_BLOCKS], *std[OIQA_EXTRACTOR_MAX_BLOCKS], *cls[OIQA_EXTRACTOR_MAX_BLOCKS];
     uint16_t *map[OIQA_EXTRACTOR_MAX_BLOCKS];
     for (int i = 0; i < st->net.n_blocks; i++) {
         mean[i] = st->row[i * per], std[i] = st->row[i * per + 1];
         map[i] = st->o->maps ? st->row[i * per + 2] : NULL;
+        cls[i] = tokens ? st->row[i * per + per - 1] : NULL;
     }
+    float *embedding = kind->embed_dim ? st->row[st->net.n_blocks * per] : NULL;
     if (nb < 1) return OIQA_OK;
     size_t px = (size_t)st->net.H * st->net.W * 3;
     uint8_t *resized = malloc((size_t)nb * px);
     if (!resized) return oiqa_fail(OIQA_EXIT_DATA, NULL, "out of memory");
     for (int b = 0; b < nb; b++) memcpy(resized + b * px, jobs[b].resized, px);
-    int rc = oiqa_global_forward(&st->net, resized, nb, st->o->map_size, mean, std, st->o->maps ? map : NULL);
+    int rc = oiqa_global_forward(&st->net, resized, nb, st->o->map_size, mean, std, st->o->maps ? map : NULL,
+                                 tokens ? cls : NULL, embedding);
     free(resized);
+    static const char *const WHAT[4] = {"mean", "std", "map", "cls"};
     for (int b = 0; !rc && b < nb; b++) {
         bad[b] = 0;
-        for (int i = 0; i < st->net.n_blocks && !bad[b]; i++)
-            for (int what = 0; what < 2 && !bad[b]; what++) {
-                size_t n = st->row_values[i * per + what];
-                const float *x = (const float *)st->row[i * per + what] + b * n;
-                size_t at = oiqa_first_nonfinite(x, n);
-                if (at < n) {
-                    oiqa_fail(OIQA_EXIT_DATA, jobs[b].path, "the %s features (%s, channel %zu) are NaN or Inf: check "
-                              "the weights", st->net.kind->blocks[st->net.blocks[i]].name, what ? "std" : "mean", at);
-                    bad[b] = 1;
-                    if (!st->o->skip_bad) return -1;
-                    oiqa_warn("skipped: %s", oiqa_errmsg());
-                }
+        for (int k = 0; k < st->n_row && !bad[b]; k++) {
+            int i = k / per, what = k % per;
+            if (i == st->net.n_blocks) what = -1; /* the embedding */
+            else if (tokens && what == per - 1) what = 3;
+            if (what == 2) continue; /* maps: float16 copies of what the statistics check */
+            size_t n = st->row_values[k];
+            const float *x = (const float *)st->row[k] + b * n;
+            size_t at = oiqa_first_nonfinite(x, n);
+            if (at < n) {
+                oiqa_fail(OIQA_EXIT_DATA, jobs[b].path, "the %s features (%s, channel %zu) are NaN or Inf: check "
+                          "the weights", what < 0 ? "embedding" : kind->blocks[st->net.blocks[i]].name,
+                          what < 0 ? "embedding" : WHAT[what], at);
+                bad[b] = 1;
+                if (!st->o->skip_bad) return -1;
+                oiqa_warn("skipped: %s", oiqa_errmsg());
             }
+        }
     }
     return rc;
 }
@@ -344,7 +369,7 @@ static int run_images(global_run *st, char *const *names, int n, oiqa_store *sto
             } else {
                 const void *rows[OIQA_STORE_MAX_DSETS];
                 for (int k = 0; k < st->n_row; k++)
-                    rows[k] = (const char *)st->row[k] + b * st->row_values[k] * (k % (o->maps ? 3 : 2) < 2 ? 4 : 2);
+                    rows[k] = (const char *)st->row[k] + b * st->row_values[k] * st->row_size[k];
                 rc = oiqa_store_append(store, js[b].name, js[b].path, js[b].sha256, rows);
                 if (!rc && kill_after >= 0 && ++committed >= kill_after) raise(SIGKILL);
             }

@@ -1,4 +1,4 @@
-/* The global feature stage (oiqa-vmamba): whole ERP images -> a "global"
+/* The global feature stage (oiqa-vmamba, oiqa-backbone): whole ERP images -> a "global"
  * feature file (DESIGN §3).
  *
  * Each image is decoded, resized to height x width (geo/resize.h: area
@@ -9,6 +9,9 @@
  *   /global/<b>/std   float32 [N,C]        Bessel-corrected spatial std
  *   /global/<b>/map   float16 [N,h,w,C]    on request, optionally averaged
  *                                          to P x P
+ * and for a token extractor (maps: its patch tokens on the patch grid):
+ *   /global/<b>/cls   float32 [N,C]        the block's class token
+ *   /global/embedding float32 [N,D]        the image embedding, when it has one
  * Inputs are checked before anything is written: readable images, 2:1
  * unless allow_aspect, at least the network's minimum input size, and names
  * unique. Features that come out NaN or Inf name the image and stop the run
@@ -37,6 +40,7 @@ typedef struct {
     const char *root;      /* dataset root; NULL: names are paths */
     int skip_bad, force, resume;
     oiqa_device device;    /* where the network runs (nn/device.h) */
+    const void *extractor_opts; /* the extractor's own options; NULL: defaults */
 } oiqa_global_opts;
 
 int oiqa_global_run(const oiqa_global_opts *o, char *const *names, int n_names, const char *out,
@@ -55,7 +59,8 @@ typedef struct {
     float *rgb;    /* scratch: cap x H x W x 3 */
     int cap;
     oiqa_tensor pooled;
-    oiqa_device device; /* the options' device, for oiqa_global_net_load */
+    oiqa_device device; /* the options' device and extractor options, for oiqa_global_net_load */
+    const void *extractor_opts;
 } oiqa_global_net;
 
 /* Checks the extractor, blocks and input size of o (usage errors) without
@@ -70,9 +75,11 @@ int oiqa_global_check_image(const oiqa_global_net *g, int allow_aspect, const ch
 int oiqa_global_resize(const oiqa_global_net *g, const oiqa_image *img, uint8_t *resized);
 /* n resized images through the network: for the i-th selected block,
  * mean[i], std[i] (n x C floats) and, when map is not NULL, map[i] (float16
- * n x h x w x C, averaged to map_size x map_size when map_size > 0). */
+ * n x h x w x C, averaged to map_size x map_size when map_size > 0); a token
+ * extractor's class tokens into cls[i] (n x C) and embedding (n x D) when
+ * those are not NULL. */
 int oiqa_global_forward(oiqa_global_net *g, const uint8_t *resized, int n, int map_size, float *const *mean,
-                        float *const *std, uint16_t *const *map);
+                        float *const *std, uint16_t *const *map, float *const *cls, float *embedding);
 
 /* The smallest h x w (h for a 2:1 w = 2h input) for which every selected
  * block of the extractor has at least two positions; 0 when none up to 4096. */

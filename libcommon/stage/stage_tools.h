@@ -1,5 +1,5 @@
-/* The command-line and config options of the stage tools oiqa-viewports,
- * oiqa-pseudoref, oiqa-resnet and oiqa-vmamba: one option table each
+/* The command-line and config options of the stage tools oiqa-viewports
+ * and oiqa-pseudoref (the backbone tools': stage/backbone_tool.h): one option table each
  * (base/cli.h), the struct it fills and its conversion to the stage's
  * options. They live here, not in tools/, because the same table that
  * parses a tool's command line parses the resolved config it records in its
@@ -11,8 +11,6 @@
 #define OIQA_STAGE_STAGE_TOOLS_H
 
 #include "base/cli.h"
-#include "stage/backbone.h"
-#include "stage/global.h"
 #include "stage/pseudoref.h"
 #include "stage/viewports.h"
 
@@ -47,50 +45,5 @@ typedef struct {
 } oiqa_pseudoref_cli;
 extern const oiqa_tool oiqa_pseudoref_tool;
 void oiqa_pseudoref_cli_opts(const oiqa_pseudoref_cli *c, oiqa_pseudoref_opts *po);
-
-/* ---- oiqa-resnet ---- */
-typedef struct {
-    char *out, *weights, *pseudoref, *blocks;
-    int maps, skip_bad, force, resume;
-    long map_size, batch, deflate;
-    int device; /* oiqa_device */
-} oiqa_resnet_cli;
-extern const oiqa_tool oiqa_resnet_tool;
-void oiqa_resnet_cli_opts(const oiqa_resnet_cli *c, oiqa_backbone_opts *bo);
-
-/* ---- oiqa-vmamba ---- */
-typedef struct {
-    char *out, *weights, *blocks, *root, *pseudoref;
-    int arch, maps, allow_aspect, skip_bad, force, resume;
-    long height, width, map_size, batch, deflate, max_pixels;
-    int device; /* oiqa_device */
-} oiqa_vmamba_cli;
-extern const oiqa_tool oiqa_vmamba_tool;
-extern const char *const oiqa_vmamba_arch_names[]; /* the extractors of --arch, NULL-terminated */
-/* On ERP images (stage "global") ... */
-void oiqa_vmamba_cli_global_opts(const oiqa_vmamba_cli *c, oiqa_global_opts *go);
-/* ... and on a viewports.h5 (stage "backbone"). */
-void oiqa_vmamba_cli_backbone_opts(const oiqa_vmamba_cli *c, oiqa_backbone_opts *bo);
-
-/* ---- the registry of backbone tools ----
- * What oiqa-score's raw mode needs to replay the recorded config of a
- * feature file's backbone stage: the tool whose table parses it, the size of
- * the struct that table fills, the extractors the tool runs, and the
- * conversions to the stage options. One row per tool (stage_tools.c). */
-typedef struct {
-    const oiqa_tool *tool;
-    size_t cli_size;
-    const char *const *extractors; /* NULL-terminated */
-    /* stage "backbone" (viewports) and "global" (whole ERPs); NULL: the tool
-     * has no such stage */
-    void (*backbone_opts)(const void *cli, oiqa_backbone_opts *bo);
-    void (*global_opts)(const void *cli, oiqa_global_opts *go);
-} oiqa_stage_tool;
-
-/* The tool that computes stage kind `stage` ("backbone" or "global") with
- * `extractor`, NULL when none does. */
-const oiqa_stage_tool *oiqa_stage_tool_for(const char *stage, const char *extractor);
-/* "oiqa-resnet (resnet50), ..." for messages (static storage). */
-const char *oiqa_stage_tool_names(void);
 
 #endif

@@ -133,6 +133,28 @@ static const oiqa_method PROBE = {
     .csv_header = probe_csv_header, .csv_row = probe_csv_row, .free = probe_free,
 };
 
+/* The same probe on one dataset as it is (the vectors layout, how a method
+ * reads a token backbone's embedding or class token): /global/stage1/mean. */
+static const oiqa_method_input VEC_INPUTS[] = {
+    {"global", "global", OIQA_LAYOUT_VECTORS, {"global"}, "one global dataset", NULL, NULL, NULL},
+};
+
+static void vec_select(const void *opts, oiqa_method_select *sel)
+{
+    (void)opts;
+    memset(sel, 0, sizeof *sel);
+    sel->use[0] = 1, sel->n_blocks[0] = 1, sel->blocks[0][0] = "stage1/mean";
+}
+
+static const oiqa_method PROBE_VEC = {
+    .name = "probe_vec", .summary = "a linear probe on one global dataset (test only)",
+    .opts = PROBE_OPTS, .opts_size = sizeof(probe_opts),
+    .n_inputs = 1, .inputs = VEC_INPUTS, .n_outputs = 1, .outputs = PROBE_OUTPUTS,
+    .n_parts = 1, .loss_parts = PROBE_PARTS,
+    .select = vec_select, .build = probe_build, .params = probe_params, .forward = probe_forward,
+    .loss = probe_loss, .log_parts = probe_log_parts, .log_total = probe_log_total, .free = probe_free,
+};
+
 /* ---- the synthetic problem ------------------------------------------------- */
 
 enum { N = 40, GROUP = 4, C0 = 3, C1 = 5 };
@@ -199,17 +221,19 @@ typedef struct {
     oiqa_cli cli;
 } probe_cfg;
 
-static int probe_config(probe_cfg *t, const char *extra, long epochs)
+static int method_config(const oiqa_method *m, probe_cfg *t, const char *extra, long epochs)
 {
-    char *text = oiqa_asprintf("method: probe\nmodel: {l1_weight: 1%s}\nfeatures: {global: '%s'}\nlabels: '%s'\n"
+    char *text = oiqa_asprintf("method: %s\nmodel: {l1_weight: 1%s}\nfeatures: {global: '%s'}\nlabels: '%s'\n"
                                "splits: '%s'\noptimizer: {type: adamw, lr: 0.05, weight_decay: 0}\nepochs: %ld\n"
                                "batch_size: 8\nseed: 5\n",
-                               extra, check_tmp("global.h5"), check_tmp("labels.csv"), check_tmp("splits.csv"),
+                               m->name, extra, check_tmp("global.h5"), check_tmp("labels.csv"), check_tmp("splits.csv"),
                                epochs);
-    int rc = oiqa_train_config_parse(&PROBE, text, "probe.yaml", &t->c, &t->cli);
+    int rc = oiqa_train_config_parse(m, text, "probe.yaml", &t->c, &t->cli);
     free(text);
     return rc;
 }
+
+static int probe_config(probe_cfg *t, const char *extra, long epochs) { return method_config(&PROBE, t, extra, epochs); }
 
 static int train_into(const oiqa_train_config *c, const char *dir, int resume, long stop, oiqa_train_result *res)
 {
@@ -319,6 +343,40 @@ static void t_resume(void)
     CHECK(probe_config(&t, ", hidden: 3", 8) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "model.hidden"));
 }
 
+/* A vectors input through the engine: trained on the one dataset, its norm
+ * tensors named with '.', scored from the file. */
+static void t_vectors_train_and_score(void)
+{
+    CHECK_MSG(oiqa_method_register(&PROBE_VEC) == 0, "%s", oiqa_errmsg());
+    probe_cfg t;
+    CHECK_MSG(method_config(&PROBE_VEC, &t, "", 60) == 0, "%s", oiqa_errmsg());
+    oiqa_train_result res;
+    int rc = train_into(&t.c, check_tmp("vec"), 0, 0, &res);
+    CHECK_MSG(rc == 0 && res.best_srcc >= 0.8, "train: %s (SRCC %g)", oiqa_errmsg(), res.best_srcc);
+    oiqa_ckpt *ck;
+    CHECK(oiqa_ckpt_open(check_tmp("vec/model.h5"), &ck) == 0);
+    if (ck) {
+        CHECK(oiqa_ckpt_find(ck, "probe.weight") && oiqa_ckpt_find(ck, "probe.weight")->numel == C1);
+        CHECK(oiqa_ckpt_find(ck, "norm.stage1.mean.mean") && oiqa_ckpt_find(ck, "norm.stage1.mean.std"));
+        oiqa_ckpt_close(ck);
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s", check_tmp("global.h5"));
+    oiqa_score_input in[1] = {{"global", path, "--global"}};
+    oiqa_score_opts so = {.model = check_tmp("vec/model.h5"), .inputs = in, .n_inputs = 1,
+                          .out = check_tmp("vec_pred.csv"), .force = 1};
+    rc = oiqa_score_run(&so);
+    CHECK_MSG(rc == 0, "score: %s", oiqa_errmsg());
+    oiqa_csv *p = NULL;
+    if (!rc && !oiqa_csv_read(check_tmp("vec_pred.csv"), ',', 1, &p)) {
+        double x[8], y[8];
+        for (int i = 32; i < N; i++) oiqa_csv_double(p, i, 1, &x[i - 32]), y[i - 32] = g_mos[i];
+        CHECK(p->n_rows == N && oiqa_spearman(x, y, 8) >= 0.8);
+        oiqa_csv_free(p);
+    }
+    oiqa_cli_free(&t.cli);
+}
+
 int main(void)
 {
     oiqa_log_set_level(OIQA_LOG_WARN);
@@ -330,6 +388,7 @@ int main(void)
     RUN(t_register);
     RUN(t_train_and_score);
     RUN(t_resume);
+    RUN(t_vectors_train_and_score);
     check_tmp_cleanup();
     return check_done();
 }

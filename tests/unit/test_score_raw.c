@@ -1,6 +1,7 @@
 /* oiqa-score's raw-image mode, the parts without a network: the recorded
  * stage configs read back through the stage tools' own option tables (every
- * key a tool writes is understood and round-trips), and the weights lookup
+ * key a tool writes is understood and round-trips; backbone configs of the
+ * three backbone tools through oiqa-backbone's table for their extractor), and the weights lookup
  * and checks (random weights, --weights-dir, overrides, a missing file, a
  * sha256 that differs). The end-to-end parity with the cached path is
  * tests/e2e/test_score_raw.sh. */
@@ -9,6 +10,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/sha256.h"
+#include "stage/backbone_tool.h"
 #include "stage/stage_tools.h"
 #include "score/score.h"
 
@@ -86,41 +88,56 @@ static void t_pseudoref_config_roundtrip(void)
 
 static void t_backbone_configs_roundtrip(void)
 {
-    oiqa_resnet_cli r;
-    roundtrip(&oiqa_resnet_tool, &r, "weights: w/r50.pth\npseudoref: pr.h5\nblocks: layer3\nbatch: 4\n");
-    oiqa_vmamba_cli v;
-    roundtrip(&oiqa_vmamba_tool, &v, "arch: vmamba_t_v0\nweights: random:3\nheight: 64\nwidth: 128\nblocks: stage3\n");
-    oiqa_cli cli;
-    CHECK(!oiqa_cli_parse_config_text(&oiqa_vmamba_tool, "arch: vmamba_t_v0\nweights: random:3\nheight: 64\n", "test",
-                                      &v, &cli));
-    oiqa_global_opts go;
-    oiqa_vmamba_cli_global_opts(&v, &go);
-    CHECK_STR(go.extractor, "vmamba_t_v0");
-    CHECK_STR(go.weights, "random:3");
-    CHECK(go.height == 64 && go.width == 1024);
-    oiqa_cli_free(&cli);
+    oiqa_backbone_table t;
+    oiqa_backbone_cli c;
+    CHECK(oiqa_backbone_table_build(&oiqa_backbone_tool_resnet, oiqa_extractor_find("resnet50"), &t) == 0);
+    roundtrip(&t.tool, &c, "weights: w/r50.pth\npseudoref: pr.h5\nblocks: layer3\nbatch: 4\n");
+    CHECK(oiqa_backbone_table_build(&oiqa_backbone_tool_vmamba, oiqa_extractor_find("vmamba_t_v0"), &t) == 0);
+    roundtrip(&t.tool, &c, "arch: vmamba_t_v0\nweights: random:3\nheight: 64\nwidth: 128\nblocks: stage3\n");
+    CHECK(oiqa_backbone_table_build(&oiqa_backbone_tool_any, oiqa_extractor_find("resnet50"), &t) == 0);
+    roundtrip(&t.tool, &c, "arch: resnet50\nweights: random:3\nheight: 64\nwidth: 128\nblocks: layer4\n");
 }
 
-/* The registry of backbone tools: which tool replays which recorded stage. */
-static void t_stage_tool_registry(void)
+/* What the tools wrote before oiqa-backbone (the old oiqa-resnet and
+ * oiqa-vmamba tables, key for key) replays through the generic table built
+ * for the feature file's backbone; a config for another arch is refused. */
+static void t_recorded_backbone_configs(void)
 {
-    const oiqa_stage_tool *t = oiqa_stage_tool_for("backbone", "resnet50");
-    CHECK(t && t->tool == &oiqa_resnet_tool && t->cli_size == sizeof(oiqa_resnet_cli));
-    CHECK(oiqa_stage_tool_for("global", "resnet50") == NULL); /* oiqa-resnet has no ERP stage */
-    t = oiqa_stage_tool_for("global", "vmamba_t_v0");
-    CHECK(t && t->tool == &oiqa_vmamba_tool && t->global_opts);
-    CHECK(oiqa_stage_tool_for("backbone", "vmamba_t_s1l8") == t);
-    CHECK(oiqa_stage_tool_for("backbone", "resnet101") == NULL && oiqa_stage_tool_for("backbone", NULL) == NULL);
-    CHECK(strstr(oiqa_stage_tool_names(), "oiqa-resnet (resnet50), oiqa-vmamba (vmamba_t_s1l8") != NULL);
-    /* A recorded oiqa-vmamba config through the row: the stage options of the arch it names. */
-    oiqa_vmamba_cli c;
+    static const char OLD_RESNET[] = "weights: random:0\npseudoref: pr.h5\nblocks: layer2,layer3,layer4\n"
+                                     "maps: false\nmap-size: 0\nbatch: 20\ncompress: 4\n";
+    static const char OLD_VMAMBA[] = "arch: vmamba_t_v0\nweights: random:2\nblocks: stage0,stage1,stage2,stage3\n"
+                                     "height: 64\nwidth: 128\nmaps: false\nmap-size: 0\nbatch: 1\ncompress: 4\n"
+                                     "allow-aspect: false\nmax-pixels: 536870912\npseudoref: null\n";
+    oiqa_backbone_table t;
+    oiqa_backbone_cli c;
     oiqa_cli cli;
-    CHECK(oiqa_cli_parse_config_text(t->tool, "arch: vmamba_t_v0\nweights: random:2\nheight: 64\n", "rec", &c,
-                                     &cli) == 0);
-    oiqa_global_opts go;
-    t->global_opts(&c, &go);
-    CHECK(!strcmp(go.extractor, "vmamba_t_v0") && !strcmp(go.weights, "random:2") && go.height == 64);
-    oiqa_cli_free(&cli);
+    int rc = oiqa_backbone_config_parse("resnet50", OLD_RESNET, "m.h5 (backbone config)", &t, &c, &cli);
+    CHECK_MSG(rc == 0, "%s", oiqa_errmsg());
+    if (!rc) {
+        oiqa_backbone_opts bo;
+        oiqa_backbone_cli_opts(&t, &c, &bo);
+        CHECK_STR(bo.extractor, "resnet50");
+        CHECK_STR(bo.pseudoref, "pr.h5");
+        CHECK(bo.batch == 20 && bo.extractor_opts == NULL);
+        oiqa_cli_free(&cli);
+    }
+    rc = oiqa_backbone_config_parse("vmamba_t_v0", OLD_VMAMBA, "m.h5 (global config)", &t, &c, &cli);
+    CHECK_MSG(rc == 0, "%s", oiqa_errmsg());
+    if (!rc) {
+        oiqa_global_opts go;
+        oiqa_backbone_cli_global_opts(&t, &c, &go);
+        CHECK(!strcmp(go.extractor, "vmamba_t_v0") && !strcmp(go.weights, "random:2") && go.height == 64 &&
+              go.width == 128);
+        oiqa_cli_free(&cli);
+    }
+    CHECK(oiqa_backbone_config_parse("vmamba_t_s1l8", OLD_VMAMBA, "m.h5 (global config)", &t, &c, &cli) ==
+          OIQA_EXIT_DATA);
+    CHECK_MSG(strstr(oiqa_errmsg(), "m.h5 (global config): the recorded config is for vmamba_t_v0"), "%s",
+              oiqa_errmsg());
+    CHECK(oiqa_backbone_config_parse("resnet101", OLD_RESNET, "m.h5", &t, &c, &cli) == OIQA_EXIT_DATA);
+    CHECK_MSG(strstr(oiqa_errmsg(), "'resnet101' is not a registered extractor"), "%s", oiqa_errmsg());
+    CHECK(oiqa_backbone_config_parse("resnet50", "hight: 3\n", "m.h5", &t, &c, &cli) == OIQA_EXIT_USAGE);
+    CHECK_MSG(strstr(oiqa_errmsg(), "hight"), "%s", oiqa_errmsg());
 }
 
 static void t_config_refusals(void)
@@ -203,7 +220,7 @@ int main(void)
     RUN(t_viewports_config_roundtrip);
     RUN(t_pseudoref_config_roundtrip);
     RUN(t_backbone_configs_roundtrip);
-    RUN(t_stage_tool_registry);
+    RUN(t_recorded_backbone_configs);
     RUN(t_config_refusals);
     RUN(t_weights_random);
     RUN(t_weights_lookup_and_checks);

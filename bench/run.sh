@@ -200,7 +200,34 @@ bench_pseudoref() {
     fi
 }
 
-all=(viewports viewports_gpu resnet vmamba iqa pseudoref train gpu)
+# Training steps of ResNet-18 on the tape (forward in train mode, backward,
+# Adam), 2 threads: batch 16 at 224x224 and batch 2 at 512x1024 (KD-OIQA's
+# teacher faces and student ERP sizes), against PyTorch's best of NCHW and
+# channels_last; steps/s and peak resident memory of both.
+bench_resnet_train() {
+    local size batch h w out ours theirs best peak tpeak layout
+    for size in "16 224 224" "2 512 1024"; do
+        read -r batch h w <<< "$size"
+        echo "== resnet18 train step: batch $batch x ${h}x${w}, 2 threads"
+        out=$("$BENCHBIN/bench_resnet_train" --batch "$batch" --height "$h" --width "$w" --steps 3 --threads 2)
+        echo "$out"
+        ours=$(awk '/^OIQA_STEPS_PER_S/ {print $2}' <<< "$out"); peak=$(awk '/^OIQA_PEAK_MIB/ {print $2}' <<< "$out")
+        best=0; tpeak=0
+        for layout in "" --channels-last; do
+            out=$("$PY" bench/resnet_train_torch.py --batch "$batch" --height "$h" --width "$w" --steps 3 \
+                --threads 2 $layout)
+            echo "$out"
+            theirs=$(awk '/^TORCH_STEPS_PER_S/ {print $2}' <<< "$out")
+            if awk -v t="$theirs" -v b="$best" 'BEGIN { exit !(t > b) }'; then
+                best=$theirs; tpeak=$(awk '/^TORCH_PEAK_MIB/ {print $2}' <<< "$out")
+            fi
+        done
+        awk -v o="$ours" -v t="$best" -v p="$peak" -v q="$tpeak" -v b="$batch" -v h="$h" -v w="$w" \
+            'BEGIN { printf "ratio resnet18_train b%d %dx%d ours/torch: %.2f (peak memory ours/torch %.2f)\n", b, h, w, o / t, p / q }'
+    done
+}
+
+all=(viewports viewports_gpu resnet vmamba iqa pseudoref train resnet_train gpu)
 for name in "${@:-${all[@]}}"; do
     case "$name" in
         viewports) bench_viewports ;;
@@ -210,6 +237,7 @@ for name in "${@:-${all[@]}}"; do
         iqa) bench_iqa ;;
         pseudoref) bench_pseudoref ;;
         train) bench_train ;;
+        resnet_train) bench_resnet_train ;;
         gpu) bench_gpu ;;
         *) echo "bench/run.sh: unknown benchmark '$name' (have: ${all[*]})" >&2; exit 2 ;;
     esac

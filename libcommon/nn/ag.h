@@ -4,6 +4,9 @@
  * and accumulates gradients into every input that needs one (Griewank &
  * Walther, "Evaluating Derivatives", the tape or "Wengert list" form).
  *
+ * It also trains convolutional backbones on the CPU (nn/ag_cnn.c: conv2d,
+ * batch norm, max pooling; issue 17).
+ *
  * Values are float32, row-major, up to 4 dimensions. A value is named by an
  * index on its tape (oiqa_agv); ops return -1 after a failure (the message
  * is set, base/error.h) and propagate -1 inputs, so a forward pass can be
@@ -76,6 +79,11 @@ oiqa_agv oiqa_ag_relu(oiqa_ag *ag, oiqa_agv a);
 oiqa_agv oiqa_ag_gelu(oiqa_ag *ag, oiqa_agv a);    /* exact (erf) */
 oiqa_agv oiqa_ag_sigmoid(oiqa_ag *ag, oiqa_agv a);
 oiqa_agv oiqa_ag_tanh(oiqa_ag *ag, oiqa_agv a);
+oiqa_agv oiqa_ag_silu(oiqa_ag *ag, oiqa_agv a);       /* x sigmoid(x) */
+oiqa_agv oiqa_ag_quick_gelu(oiqa_ag *ag, oiqa_agv a); /* x sigmoid(1.702 x): CLIP's activation */
+/* 1 where a > threshold, else 0, with a straight-through gradient clamped to
+ * [-1, 1] (KD-OIQA's Bisign mask). */
+oiqa_agv oiqa_ag_bisign(oiqa_ag *ag, oiqa_agv a, float threshold);
 /* Concatenation (any number of parts) and slicing along the last dimension. */
 oiqa_agv oiqa_ag_concat(oiqa_ag *ag, const oiqa_agv *parts, int n);
 oiqa_agv oiqa_ag_slice(oiqa_ag *ag, oiqa_agv a, int start, int len);
@@ -110,6 +118,27 @@ oiqa_agv oiqa_ag_mean_axis(oiqa_ag *ag, oiqa_agv a, int axis);
 oiqa_agv oiqa_ag_std_axis(oiqa_ag *ag, oiqa_agv a, int axis, int unbiased);
 /* Swaps the last two dimensions. */
 oiqa_agv oiqa_ag_transpose(oiqa_ag *ag, oiqa_agv a);
+
+/* ---- convolutional networks (nn/ag_cnn.c), NHWC values ---- */
+/* torch.nn.Conv2d: x [B, H, W, C], w [O, C/groups, kh, kw] (PyTorch's OIHW,
+ * as checkpoints store it), b [O] or -1; the same stride and zero padding
+ * on both axes; groups = C is a depthwise convolution. -> [B, OH, OW, O]. */
+oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int stride, int pad, int groups);
+/* torch.nn.BatchNorm2d over the last dimension (the channels) of x
+ * [..., C]: with batch_stats, normalised by the batch mean and biased
+ * variance, and the running statistics (when not NULL) moved by momentum
+ * towards the batch mean and the unbiased variance (train mode); without,
+ * normalised by the running statistics (eval mode, and the frozen-statistics
+ * mode of fine-tuning: gamma and beta still learn). gamma, beta [C]. */
+oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float *running_mean,
+                             float *running_var, int batch_stats, float momentum, float eps);
+/* torch.nn.MaxPool2d(k, stride, pad) on [B, H, W, C] (padding is -inf). */
+oiqa_agv oiqa_ag_maxpool2d(oiqa_ag *ag, oiqa_agv x, int k, int stride, int pad);
+/* torch.nn.AvgPool2d(k, stride, pad) (count_include_pad: the padding counts
+ * as zeros) and AdaptiveAvgPool2d((oh, ow)) (PyTorch's bins: rows
+ * floor(i H / oh) .. ceil((i + 1) H / oh)) on [B, H, W, C]. */
+oiqa_agv oiqa_ag_avgpool2d(oiqa_ag *ag, oiqa_agv x, int k, int stride, int pad);
+oiqa_agv oiqa_ag_adaptive_avgpool2d(oiqa_ag *ag, oiqa_agv x, int oh, int ow);
 
 /* ---- losses (nn/ag_loss.c), each a one-element value ---- */
 oiqa_agv oiqa_ag_mse(oiqa_ag *ag, oiqa_agv pred, oiqa_agv target);

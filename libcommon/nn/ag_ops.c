@@ -72,7 +72,9 @@ oiqa_agv oiqa_ag_mul(oiqa_ag *ag, oiqa_agv a, oiqa_agv b)
 
 /* ---- unary ops ------------------------------------------------------------ */
 
-typedef enum { U_SCALE, U_RELU, U_GELU, U_SIGMOID, U_TANH } unary_kind;
+typedef enum { U_SCALE, U_RELU, U_GELU, U_SIGMOID, U_TANH, U_SILU, U_QUICK_GELU } unary_kind;
+
+static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 static float unary_grad(unary_kind kind, float x, float y, float s)
 {
@@ -85,6 +87,14 @@ static float unary_grad(unary_kind kind, float x, float y, float s)
         return cdf + x * 0.39894228040143268f * expf(-0.5f * x * x);
     }
     case U_SIGMOID: return y * (1.0f - y);
+    case U_SILU: { /* d/dx x sigma(x) = sigma (1 + x (1 - sigma)) */
+        float sg = sigmoidf(x);
+        return sg * (1.0f + x * (1.0f - sg));
+    }
+    case U_QUICK_GELU: { /* x sigma(1.702 x) */
+        float sg = sigmoidf(1.702f * x);
+        return sg * (1.0f + 1.702f * x * (1.0f - sg));
+    }
     default: return 1.0f - y * y;
     }
 }
@@ -94,6 +104,7 @@ static void unary_backward(oiqa_ag *ag, ag_node *n)
     ag_node *na = ag_node_of(ag, n->in[0]);
     float *ga = ag_grad_of(ag, n->in[0]);
     if (!ga) return;
+#pragma omp parallel for schedule(static) if (n->numel > 65536)
     for (size_t k = 0; k < n->numel; k++) ga[k] += n->grad[k] * unary_grad(n->i[0], na->val[k], n->val[k], n->f[0]);
 }
 
@@ -106,6 +117,7 @@ static oiqa_agv unary(oiqa_ag *ag, oiqa_agv a, unary_kind kind, float s)
     ag_node *n = &ag->nodes[v];
     na = ag_node_of(ag, a);
     n->i[0] = kind, n->f[0] = s;
+#pragma omp parallel for schedule(static) if (n->numel > 65536)
     for (size_t k = 0; k < n->numel; k++) {
         float x = na->val[k];
         switch (kind) {
@@ -114,6 +126,8 @@ static oiqa_agv unary(oiqa_ag *ag, oiqa_agv a, unary_kind kind, float s)
         case U_GELU: n->val[k] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); break;
         case U_SIGMOID: n->val[k] = 1.0f / (1.0f + expf(-x)); break;
         case U_TANH: n->val[k] = tanhf(x); break;
+        case U_SILU: n->val[k] = x * sigmoidf(x); break;
+        case U_QUICK_GELU: n->val[k] = x * sigmoidf(1.702f * x); break;
         }
     }
     return v;
@@ -124,6 +138,28 @@ oiqa_agv oiqa_ag_relu(oiqa_ag *ag, oiqa_agv a) { return unary(ag, a, U_RELU, 0);
 oiqa_agv oiqa_ag_gelu(oiqa_ag *ag, oiqa_agv a) { return unary(ag, a, U_GELU, 0); }
 oiqa_agv oiqa_ag_sigmoid(oiqa_ag *ag, oiqa_agv a) { return unary(ag, a, U_SIGMOID, 0); }
 oiqa_agv oiqa_ag_tanh(oiqa_ag *ag, oiqa_agv a) { return unary(ag, a, U_TANH, 0); }
+oiqa_agv oiqa_ag_silu(oiqa_ag *ag, oiqa_agv a) { return unary(ag, a, U_SILU, 0); }
+oiqa_agv oiqa_ag_quick_gelu(oiqa_ag *ag, oiqa_agv a) { return unary(ag, a, U_QUICK_GELU, 0); }
+
+/* KD-OIQA's Bisign (policy.py): 1 where a > threshold, else 0; backward
+ * passes the gradient straight through, clamped to [-1, 1]. */
+static void bisign_backward(oiqa_ag *ag, ag_node *n)
+{
+    float *ga = ag_grad_of(ag, n->in[0]);
+    for (size_t k = 0; ga && k < n->numel; k++) ga[k] += fminf(1.0f, fmaxf(-1.0f, n->grad[k]));
+}
+
+oiqa_agv oiqa_ag_bisign(oiqa_ag *ag, oiqa_agv a, float threshold)
+{
+    ag_node *na = ag_node_of(ag, a);
+    if (!na) return -1;
+    oiqa_agv v = ag_push(ag, na->ndim, na->shape, a, -1, -1, bisign_backward);
+    if (v < 0) return v;
+    ag_node *n = &ag->nodes[v];
+    na = ag_node_of(ag, a);
+    for (size_t k = 0; k < n->numel; k++) n->val[k] = na->val[k] > threshold ? 1.0f : 0.0f;
+    return v;
+}
 
 /* ---- shape ops ------------------------------------------------------------ */
 

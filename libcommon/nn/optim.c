@@ -19,7 +19,7 @@ int oiqa_optimizer_step(oiqa_optimizer *opt, oiqa_param *const *params, int n, d
     double bc1 = 1 - pow(opt->beta1, (double)opt->step), bc2 = 1 - pow(opt->beta2, (double)opt->step);
     for (int i = 0; i < n; i++) {
         oiqa_param *p = params[i];
-        if (ensure_state(p, opt->kind == OIQA_OPT_ADAMW))
+        if (ensure_state(p, opt->kind != OIQA_OPT_SGD))
             return oiqa_fail(OIQA_EXIT_DATA, NULL, "optimiser state for %s: out of memory", p->name);
         if (opt->kind == OIQA_OPT_SGD) {
             for (size_t k = 0; k < p->numel; k++) {
@@ -29,9 +29,10 @@ int oiqa_optimizer_step(oiqa_optimizer *opt, oiqa_param *const *params, int n, d
             }
         } else {
             float b1 = (float)opt->beta1, b2 = (float)opt->beta2;
+            int l2 = opt->kind == OIQA_OPT_ADAM;
             for (size_t k = 0; k < p->numel; k++) {
-                float g = p->g[k];
-                p->w[k] -= (float)(lr * opt->weight_decay) * p->w[k];
+                float g = l2 ? p->g[k] + (float)opt->weight_decay * p->w[k] : p->g[k];
+                if (!l2) p->w[k] -= (float)(lr * opt->weight_decay) * p->w[k];
                 p->m[k] = b1 * p->m[k] + (1 - b1) * g;
                 p->v[k] = b2 * p->v[k] + (1 - b2) * g * g;
                 double mhat = p->m[k] / bc1, vhat = p->v[k] / bc2;

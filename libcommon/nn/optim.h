@@ -7,6 +7,9 @@
  *   AdamW (Loshchilov & Hutter 2019, torch.optim.AdamW):
  *     w -= lr * wd * w;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
  *     w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ *   Adam (Kingma & Ba 2015, torch.optim.Adam): weight decay as L2, added to
+ *     the gradient (g += wd * w), then AdamW's moments and step without its
+ *     decoupled decay (KD-OIQA's optimiser)
  *
  * Schedules give the learning rate of step t (0-based) of T: constant, step
  * (multiplied by gamma every step_size steps) and cosine (annealed from lr to
@@ -17,14 +20,14 @@
 
 #include "nn/ag.h"
 
-typedef enum { OIQA_OPT_SGD = 0, OIQA_OPT_ADAMW = 1 } oiqa_optimizer_kind;
+typedef enum { OIQA_OPT_SGD = 0, OIQA_OPT_ADAMW = 1, OIQA_OPT_ADAM = 2 } oiqa_optimizer_kind;
 
 typedef struct {
     oiqa_optimizer_kind kind;
     double lr;
     double momentum;     /* SGD */
     double weight_decay;
-    double beta1, beta2, eps; /* AdamW: 0.9, 0.999, 1e-8 */
+    double beta1, beta2, eps; /* Adam, AdamW: 0.9, 0.999, 1e-8 */
     long step;           /* updates done */
 } oiqa_optimizer;
 

@@ -9,7 +9,7 @@
 #include "base/strutil.h"
 #include "methods/registry.h"
 
-static const char *const OPTIMIZERS[] = {"sgd", "adamw", NULL};
+static const char *const OPTIMIZERS[] = {"sgd", "adamw", "adam", NULL};
 static const char *const SCHEDULES[] = {"constant", "step", "cosine", NULL};
 
 #define OPT(f) offsetof(oiqa_train_optimizer_config, f)

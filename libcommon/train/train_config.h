@@ -4,7 +4,7 @@
  *   model:     the method's own keys (its option table: docs/mtfi.md)
  *   features:  one file per input role of the method (MTFI: local, global)
  *   labels, splits, repeat
- *   optimizer: type (sgd | adamw), lr, momentum, weight_decay
+ *   optimizer: type (sgd | adamw | adam), lr, momentum, weight_decay
  *   schedule:  type (constant | step | cosine), warmup, step_size, gamma, min_lr
  *   epochs, batch_size, clip, seed
  *
@@ -20,7 +20,7 @@
 #include "base/cli.h"
 #include "methods/method.h"
 
-enum { OIQA_TRAIN_SGD = 0, OIQA_TRAIN_ADAMW = 1 };
+enum { OIQA_TRAIN_SGD = 0, OIQA_TRAIN_ADAMW = 1, OIQA_TRAIN_ADAM = 2 };
 enum { OIQA_TRAIN_CONSTANT = 0, OIQA_TRAIN_STEP = 1, OIQA_TRAIN_COSINE = 2 };
 
 typedef struct {

@@ -17,7 +17,9 @@
 void oiqa_train_optimizer_init(const oiqa_train_config *c, oiqa_optimizer *o)
 {
     memset(o, 0, sizeof *o);
-    o->kind = c->optimizer.type == OIQA_TRAIN_ADAMW ? OIQA_OPT_ADAMW : OIQA_OPT_SGD;
+    o->kind = c->optimizer.type == OIQA_TRAIN_ADAMW ? OIQA_OPT_ADAMW
+              : c->optimizer.type == OIQA_TRAIN_ADAM ? OIQA_OPT_ADAM
+                                                     : OIQA_OPT_SGD;
     o->lr = c->optimizer.lr, o->momentum = c->optimizer.momentum, o->weight_decay = c->optimizer.weight_decay;
     o->beta1 = 0.9, o->beta2 = 0.999, o->eps = 1e-8;
 }

@@ -1,0 +1,236 @@
+/* ResNet on the autograd tape; see models/resnet_tape.h. */
+#include "models/resnet_tape.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+#define BN_MOMENTUM 0.1f
+#define BN_EPS 1e-5f
+
+typedef struct {
+    const oiqa_ckpt *ck;
+    const char *path;
+    oiqa_resnet_tape *net;
+} loader;
+
+/* A tensor of the checkpoint into p (shape checked against want, ndim
+ * entries; want NULL: take the checkpoint's), registered as trainable. */
+static int load_param(loader *l, const char *name, int ndim, const int *want, oiqa_param *p)
+{
+    const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name);
+    if (!t) return oiqa_fail(OIQA_EXIT_DATA, l->path, "not a torchvision ResNet state dict: no %s", name);
+    int shape[OIQA_AG_MAX_DIMS];
+    if (t->ndim != ndim || ndim > OIQA_AG_MAX_DIMS)
+        return oiqa_fail(OIQA_EXIT_DATA, l->path, "%s has %d axes, expected %d", name, t->ndim, ndim);
+    for (int d = 0; d < ndim; d++) {
+        shape[d] = (int)t->shape[d];
+        if (want && want[d] > 0 && want[d] != shape[d])
+            return oiqa_fail(OIQA_EXIT_DATA, l->path, "%s: axis %d is %d, expected %d", name, d, shape[d], want[d]);
+    }
+    int rc = oiqa_param_init(p, name, ndim, shape);
+    if (!rc) rc = oiqa_ckpt_read_f32(l->ck, t, p->w);
+    if (!rc && l->net->n_params == OIQA_RESNET_TAPE_MAX_PARAMS)
+        rc = oiqa_fail(OIQA_EXIT_DATA, l->path, "more than %d parameters", OIQA_RESNET_TAPE_MAX_PARAMS);
+    if (!rc) l->net->params[l->net->n_params++] = p;
+    return rc;
+}
+
+static int load_buffer(loader *l, const char *name, int C, float **out)
+{
+    const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name);
+    if (!t || t->numel != C)
+        return oiqa_fail(OIQA_EXIT_DATA, l->path, "not a torchvision ResNet state dict: no %s of %d values", name, C);
+    if (!(*out = malloc((size_t)C * sizeof(float)))) return oiqa_fail(OIQA_EXIT_DATA, l->path, "out of memory");
+    return oiqa_ckpt_read_f32(l->ck, t, *out);
+}
+
+static int load_bn(loader *l, const char *prefix, int C, oiqa_tape_bn *bn)
+{
+    char name[160];
+    int shape[1] = {C}, rc;
+    bn->C = C;
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    if ((rc = load_param(l, name, 1, shape, &bn->weight))) return rc;
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    if ((rc = load_param(l, name, 1, shape, &bn->bias))) return rc;
+    snprintf(name, sizeof name, "%s.running_mean", prefix);
+    if ((rc = load_buffer(l, name, C, &bn->running_mean))) return rc;
+    snprintf(name, sizeof name, "%s.running_var", prefix);
+    if ((rc = load_buffer(l, name, C, &bn->running_var))) return rc;
+    snprintf(name, sizeof name, "%s.num_batches_tracked", prefix);
+    const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name); /* optional, as in torchvision's loader */
+    if (t && t->numel == 1) {
+        float v;
+        if (!oiqa_ckpt_read_f32(l->ck, t, &v)) bn->num_batches_tracked = (long)v;
+    }
+    return OIQA_OK;
+}
+
+/* conv "<conv>.weight" [O, Cin, k, k] and BN "<bn>" of O channels. */
+static int load_conv_bn(loader *l, const char *conv, const char *bnp, int cin, int k, int stride,
+                        oiqa_tape_conv_bn *cb)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s.weight", conv);
+    int want[4] = {0, cin, k, k};
+    int rc = load_param(l, name, 4, want, &cb->w);
+    if (rc) return rc;
+    cb->stride = stride, cb->pad = k / 2;
+    return load_bn(l, bnp, cb->w.shape[0], &cb->bn);
+}
+
+static int load_block(loader *l, int li, int bi, int cin, int stride, oiqa_tape_block *b)
+{
+    char conv[96], bn[96];
+    int rc = OIQA_OK, c = cin;
+    b->n_conv = l->net->bottleneck ? 3 : 2;
+    for (int k = 0; k < b->n_conv && !rc; k++) {
+        snprintf(conv, sizeof conv, "layer%d.%d.conv%d", li + 1, bi, k + 1);
+        snprintf(bn, sizeof bn, "layer%d.%d.bn%d", li + 1, bi, k + 1);
+        /* BasicBlock: 3x3 (stride), 3x3; Bottleneck (v1.5): 1x1, 3x3 (stride), 1x1. */
+        int ks = l->net->bottleneck && k != 1 ? 1 : 3;
+        int s = (l->net->bottleneck ? k == 1 : k == 0) ? stride : 1;
+        rc = load_conv_bn(l, conv, bn, c, ks, s, &b->conv[k]);
+        if (!rc) c = b->conv[k].w.shape[0];
+    }
+    snprintf(conv, sizeof conv, "layer%d.%d.downsample.0.weight", li + 1, bi);
+    b->has_down = oiqa_ckpt_find(l->ck, conv) != NULL;
+    if (!rc && b->has_down) {
+        snprintf(conv, sizeof conv, "layer%d.%d.downsample.0", li + 1, bi);
+        snprintf(bn, sizeof bn, "layer%d.%d.downsample.1", li + 1, bi);
+        rc = load_conv_bn(l, conv, bn, cin, 1, stride, &b->down);
+    }
+    if (!rc && !b->has_down && (stride != 1 || cin != c))
+        rc = oiqa_fail(OIQA_EXIT_DATA, l->path, "layer%d.%d changes the shape but has no downsample", li + 1, bi);
+    return rc;
+}
+
+int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tape *net)
+{
+    memset(net, 0, sizeof *net);
+    loader l = {ck, path, net};
+    net->bottleneck = oiqa_ckpt_find(ck, "layer1.0.conv3.weight") != NULL;
+    int rc = load_conv_bn(&l, "conv1", "bn1", 3, 7, 2, &net->stem);
+    if (!rc) net->stem.pad = 3;
+    int c = rc ? 0 : net->stem.w.shape[0];
+    for (int li = 0; li < 4 && !rc; li++) {
+        char name[64];
+        int n = 0;
+        for (;; n++) {
+            snprintf(name, sizeof name, "layer%d.%d.conv1.weight", li + 1, n);
+            if (!oiqa_ckpt_find(ck, name)) break;
+        }
+        if (n == 0) {
+            rc = oiqa_fail(OIQA_EXIT_DATA, path, "not a torchvision ResNet state dict: no layer%d.0.conv1.weight",
+                           li + 1);
+            break;
+        }
+        net->n_blocks[li] = n;
+        net->layer[li] = calloc((size_t)n, sizeof(oiqa_tape_block));
+        if (!net->layer[li]) rc = oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
+        for (int bi = 0; bi < n && !rc; bi++) {
+            rc = load_block(&l, li, bi, c, bi == 0 && li > 0 ? 2 : 1, &net->layer[li][bi]);
+            if (!rc) c = net->layer[li][bi].conv[net->layer[li][bi].n_conv - 1].w.shape[0];
+        }
+        net->channels[li] = c;
+    }
+    net->has_fc = !rc && oiqa_ckpt_find(ck, "fc.weight") != NULL;
+    if (net->has_fc) {
+        int want[2] = {0, c};
+        rc = load_param(&l, "fc.weight", 2, want, &net->fc_w);
+        int wb[1] = {rc ? 0 : net->fc_w.shape[0]};
+        if (!rc) rc = load_param(&l, "fc.bias", 1, wb, &net->fc_b);
+    }
+    if (rc) oiqa_resnet_tape_free(net);
+    return rc;
+}
+
+static void free_bn(oiqa_tape_bn *bn)
+{
+    oiqa_param_free(&bn->weight), oiqa_param_free(&bn->bias);
+    free(bn->running_mean), free(bn->running_var);
+}
+
+static void free_conv_bn(oiqa_tape_conv_bn *cb)
+{
+    oiqa_param_free(&cb->w);
+    free_bn(&cb->bn);
+}
+
+void oiqa_resnet_tape_free(oiqa_resnet_tape *net)
+{
+    free_conv_bn(&net->stem);
+    for (int li = 0; li < 4; li++) {
+        for (int bi = 0; net->layer[li] && bi < net->n_blocks[li]; bi++) {
+            oiqa_tape_block *b = &net->layer[li][bi];
+            for (int k = 0; k < 3; k++) free_conv_bn(&b->conv[k]);
+            free_conv_bn(&b->down);
+        }
+        free(net->layer[li]);
+    }
+    oiqa_param_free(&net->fc_w), oiqa_param_free(&net->fc_b);
+    memset(net, 0, sizeof *net);
+}
+
+oiqa_param *oiqa_resnet_tape_param(oiqa_resnet_tape *net, const char *name)
+{
+    for (int i = 0; i < net->n_params; i++)
+        if (!strcmp(net->params[i]->name, name)) return net->params[i];
+    return NULL;
+}
+
+oiqa_tape_bn *oiqa_resnet_tape_bn(oiqa_resnet_tape *net, const char *prefix)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    oiqa_param *p = oiqa_resnet_tape_param(net, name);
+    if (!p) return NULL;
+    /* The BN whose gamma is p. */
+    if (p == &net->stem.bn.weight) return &net->stem.bn;
+    for (int li = 0; li < 4; li++)
+        for (int bi = 0; bi < net->n_blocks[li]; bi++) {
+            oiqa_tape_block *b = &net->layer[li][bi];
+            for (int k = 0; k < b->n_conv; k++)
+                if (p == &b->conv[k].bn.weight) return &b->conv[k].bn;
+            if (b->has_down && p == &b->down.bn.weight) return &b->down.bn;
+        }
+    return NULL;
+}
+
+static oiqa_agv conv_bn(oiqa_ag *ag, oiqa_tape_conv_bn *cb, oiqa_agv x, int batch_stats, int relu)
+{
+    oiqa_agv y = oiqa_ag_conv2d(ag, x, oiqa_ag_param(ag, &cb->w), -1, cb->stride, cb->pad, 1);
+    oiqa_tape_bn *bn = &cb->bn;
+    y = oiqa_ag_batchnorm2d(ag, y, oiqa_ag_param(ag, &bn->weight), oiqa_ag_param(ag, &bn->bias), bn->running_mean,
+                            bn->running_var, batch_stats, BN_MOMENTUM, BN_EPS);
+    if (batch_stats && y >= 0) bn->num_batches_tracked++;
+    return relu ? oiqa_ag_relu(ag, y) : y;
+}
+
+int oiqa_resnet_tape_forward(oiqa_ag *ag, oiqa_resnet_tape *net, oiqa_agv x, int batch_stats,
+                             oiqa_resnet_tape_out *out)
+{
+    oiqa_agv h = conv_bn(ag, &net->stem, x, batch_stats, 1);
+    h = oiqa_ag_maxpool2d(ag, h, 3, 2, 1);
+    for (int li = 0; li < 4; li++) {
+        for (int bi = 0; bi < net->n_blocks[li]; bi++) {
+            oiqa_tape_block *b = &net->layer[li][bi];
+            oiqa_agv y = h;
+            for (int k = 0; k < b->n_conv; k++) y = conv_bn(ag, &b->conv[k], y, batch_stats, k < b->n_conv - 1);
+            oiqa_agv skip = b->has_down ? conv_bn(ag, &b->down, h, batch_stats, 0) : h;
+            h = oiqa_ag_relu(ag, oiqa_ag_add(ag, y, skip));
+        }
+        out->layer[li] = h;
+    }
+    /* Global average pooling: [B, h, w, C] -> [B, h*w, C] -> mean over axis 1. */
+    const int *s = oiqa_ag_shape(ag, h);
+    int flat[3] = {s ? s[0] : 1, s ? s[1] * s[2] : 1, s ? s[3] : 1};
+    out->pool = h < 0 ? -1 : oiqa_ag_mean_axis(ag, oiqa_ag_reshape(ag, h, 3, flat), 1);
+    out->logits = -1;
+    if (net->has_fc)
+        out->logits = oiqa_ag_linear(ag, out->pool, oiqa_ag_param(ag, &net->fc_w), oiqa_ag_param(ag, &net->fc_b));
+    return out->pool < 0 || (net->has_fc && out->logits < 0) ? OIQA_EXIT_DATA : OIQA_OK;
+}

@@ -1,0 +1,77 @@
+/* torchvision's ResNet (He et al. 2016, the v1.5 stride placement) on the
+ * autograd tape (nn/ag.h): the trainable form of the backbone, for the
+ * methods that fine-tune it (issue 17; KD-OIQA's ResNet-18 teacher and
+ * student). BasicBlock networks (ResNet-18, -34) and Bottleneck ones
+ * (ResNet-50, -101, -152) are read from a torchvision state dict (any width:
+ * the sizes come from the tensors), parameters named by their state-dict
+ * keys so gradients and checkpoints line up with PyTorch's.
+ *
+ * BatchNorm runs in train mode (batch statistics; running statistics
+ * updated with momentum 0.1 and the unbiased variance, num_batches_tracked
+ * counted) or with the running statistics (eval, and frozen-statistics
+ * fine-tuning), as the caller asks per forward.
+ *
+ * The fast inference path (models/resnet.h: BN folded, Winograd, CUDA) is a
+ * separate implementation today; tests/unit/test_resnet_tape.c holds the
+ * two to the same fixtures. */
+#ifndef OIQA_MODELS_RESNET_TAPE_H
+#define OIQA_MODELS_RESNET_TAPE_H
+
+#include "io/ckpt.h"
+#include "nn/ag.h"
+
+typedef struct {
+    oiqa_param weight, bias;          /* gamma, beta [C] */
+    float *running_mean, *running_var; /* [C], owned */
+    long num_batches_tracked;
+    int C;
+} oiqa_tape_bn;
+
+typedef struct {
+    oiqa_param w; /* OIHW */
+    int stride, pad;
+    oiqa_tape_bn bn;
+} oiqa_tape_conv_bn;
+
+typedef struct {
+    oiqa_tape_conv_bn conv[3]; /* conv1..conv2 (BasicBlock) or conv1..conv3 (Bottleneck) with their BNs */
+    int n_conv;
+    int has_down;
+    oiqa_tape_conv_bn down; /* downsample.0 (1x1 conv) and downsample.1 (BN) */
+} oiqa_tape_block;
+
+#define OIQA_RESNET_TAPE_MAX_PARAMS 512
+
+typedef struct {
+    int bottleneck;
+    int n_blocks[4];
+    int channels[4]; /* output channels of layer1..layer4 */
+    oiqa_tape_conv_bn stem; /* conv1, bn1 */
+    oiqa_tape_block *layer[4];
+    int has_fc;
+    oiqa_param fc_w, fc_b;
+    oiqa_param *params[OIQA_RESNET_TAPE_MAX_PARAMS]; /* every trainable tensor, state-dict order */
+    int n_params;
+} oiqa_resnet_tape;
+
+/* Builds the network from a torchvision ResNet state dict (fc optional). A
+ * checkpoint that is not one names its first missing or mis-shaped key. */
+int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tape *net);
+void oiqa_resnet_tape_free(oiqa_resnet_tape *net);
+
+/* The parameter with this state-dict name, NULL when none. */
+oiqa_param *oiqa_resnet_tape_param(oiqa_resnet_tape *net, const char *name);
+/* The BN of this state-dict prefix ("layer1.0.bn1", "layer2.0.downsample.1"), NULL when none. */
+oiqa_tape_bn *oiqa_resnet_tape_bn(oiqa_resnet_tape *net, const char *prefix);
+
+typedef struct {
+    oiqa_agv layer[4]; /* [B, h, w, C] */
+    oiqa_agv pool;     /* [B, C4]: global average of layer4 */
+    oiqa_agv logits;   /* fc(pool), or -1 without fc */
+} oiqa_resnet_tape_out;
+
+/* x: [B, H, W, 3] normalised, NHWC. batch_stats: BatchNorm in train mode. */
+int oiqa_resnet_tape_forward(oiqa_ag *ag, oiqa_resnet_tape *net, oiqa_agv x, int batch_stats,
+                             oiqa_resnet_tape_out *out);
+
+#endif

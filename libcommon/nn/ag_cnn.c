@@ -1,0 +1,498 @@
+/* The convolutional-network ops of the autograd tape (nn/ag.h): 2-D
+ * convolution (strided, padded, grouped), batch normalisation with batch or
+ * running statistics, and max pooling, on NHWC values, with PyTorch's
+ * definitions so checkpoints and gradients carry over (torch.nn.Conv2d,
+ * BatchNorm2d, MaxPool2d).
+ *
+ * A convolution is one GEMM per image and group over the image's columns
+ * (im2col, Chellapilla et al. 2006): Y = col(X) W, dW = col(X)^T dY, and
+ * d col = dY W^T gathered back onto dX. The columns are rebuilt in the
+ * backward pass rather than kept, so a step holds one image's columns at a
+ * time. GEMMs go through OpenBLAS: call from serial code. */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/ag_internal.h"
+
+/* ---- conv2d -------------------------------------------------------------- */
+
+typedef struct {
+    int B, H, W, C, OH, OW, O, kh, kw, stride, pad, groups, Cg, Og, K;
+} conv_geom;
+
+static conv_geom geom_of(const ag_node *x, const ag_node *w, int stride, int pad, int groups)
+{
+    conv_geom g = {.B = x->shape[0], .H = x->shape[1], .W = x->shape[2], .C = x->shape[3], .O = w->shape[0],
+                   .kh = w->shape[2], .kw = w->shape[3], .stride = stride, .pad = pad, .groups = groups};
+    g.Cg = g.C / groups, g.Og = g.O / groups, g.K = g.kh * g.kw * g.Cg;
+    g.OH = (g.H + 2 * pad - g.kh) / stride + 1, g.OW = (g.W + 2 * pad - g.kw) / stride + 1;
+    return g;
+}
+
+/* The 1x1 stride-1 unpadded ungrouped case: the image itself is its columns. */
+static int pointwise(const conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad == 0 && g->groups == 1;
+}
+
+/* Columns of images b0 .. b0 + nb - 1, group q:
+ * col[((b - b0)*OH*OW + i*OW + j)*K + (u*kw + v)*Cg + c]. */
+static void im2col(const conv_geom *g, const float *x, int b0, int nb, int q, float *col)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = b0; b < b0 + nb; b++)
+        for (int i = 0; i < g->OH; i++)
+        for (int j = 0; j < g->OW; j++) {
+            float *dst = col + (((size_t)(b - b0) * g->OH + i) * g->OW + j) * g->K;
+            for (int u = 0; u < g->kh; u++) {
+                int y = i * g->stride + u - g->pad;
+                for (int v = 0; v < g->kw; v++, dst += g->Cg) {
+                    int xx = j * g->stride + v - g->pad;
+                    if (y < 0 || y >= g->H || xx < 0 || xx >= g->W) memset(dst, 0, (size_t)g->Cg * sizeof(float));
+                    else memcpy(dst, x + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg,
+                                (size_t)g->Cg * sizeof(float));
+                }
+            }
+        }
+}
+
+/* dX of images b0 .. b0 + nb - 1, group q += the columns' gradient,
+ * gathered per input pixel (no two threads write the same element). */
+static void col2im_add(const conv_geom *g, const float *dcol, int b0, int nb, int q, float *dx)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = b0; b < b0 + nb; b++)
+        for (int y = 0; y < g->H; y++)
+        for (int xx = 0; xx < g->W; xx++) {
+            float *dst = dx + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg;
+            for (int u = 0; u < g->kh; u++) {
+                int ti = y + g->pad - u;
+                if (ti < 0 || ti % g->stride) continue;
+                int i = ti / g->stride;
+                if (i >= g->OH) continue;
+                for (int v = 0; v < g->kw; v++) {
+                    int tj = xx + g->pad - v;
+                    if (tj < 0 || tj % g->stride) continue;
+                    int j = tj / g->stride;
+                    if (j >= g->OW) continue;
+                    const float *src = dcol + (((size_t)(b - b0) * g->OH + i) * g->OW + j) * g->K +
+                                       ((size_t)u * g->kw + v) * g->Cg;
+                    for (int c = 0; c < g->Cg; c++) dst[c] += src[c];
+                }
+            }
+        }
+}
+
+/* Images per GEMM: as many as keep the columns within 64 Mi floats (one
+ * GEMM over a chunk of images instead of one per image: far fewer BLAS
+ * calls, and deep layers' few positions make tall enough matrices). */
+static int chunk_images(const conv_geom *g)
+{
+    size_t per = (size_t)g->OH * g->OW * g->K, cap = (size_t)64 << 20;
+    size_t n = per ? cap / per : (size_t)g->B;
+    return n < 1 ? 1 : n > (size_t)g->B ? g->B : (int)n;
+}
+
+/* OIHW [O, Cg, kh, kw] -> per group [K, Og] with K in (u, v, c) order. */
+static void pack_weight(const conv_geom *g, const float *w, float *wp)
+{
+    for (int q = 0; q < g->groups; q++)
+        for (int o = 0; o < g->Og; o++)
+            for (int c = 0; c < g->Cg; c++)
+                for (int u = 0; u < g->kh; u++)
+                    for (int v = 0; v < g->kw; v++)
+                        wp[(size_t)q * g->K * g->Og + (((size_t)u * g->kw + v) * g->Cg + c) * g->Og + o] =
+                            w[((((size_t)q * g->Og + o) * g->Cg + c) * g->kh + u) * g->kw + v];
+}
+
+/* Images run in parallel when there are several and several threads, each
+ * thread with its own columns and single-threaded BLAS (the pattern of
+ * nn/conv2d.c: OpenBLAS's own threads would spin against OpenMP's between
+ * the many small GEMMs); else one thread takes chunks of images with BLAS's
+ * threads. */
+static int image_workers(const conv_geom *g)
+{
+    int t = omp_get_max_threads();
+    return omp_in_parallel() ? 1 : t < g->B ? t : g->B;
+}
+
+/* dW_q (packed, dwp) += col^T dY and dX += d col, for images b0 .. b0+nb-1. */
+static void backward_images(const conv_geom *g, const ag_node *nx, const ag_node *n, float *gx, float *dwp, int b0,
+                            int nb, float *col, float *dcol)
+{
+    size_t M = (size_t)g->OH * g->OW;
+    int direct = pointwise(g), rows = (int)((size_t)nb * M);
+    for (int q = 0; q < g->groups; q++) {
+        const float *dy = n->grad + (size_t)b0 * M * g->O + (size_t)q * g->Og;
+        const float *wq = n->saved + (size_t)q * g->K * g->Og;
+        const float *cb = direct ? nx->val + (size_t)b0 * M * g->C : col;
+        if (!direct && dwp) im2col(g, nx->val, b0, nb, q, col);
+        if (dwp) /* dW_q += col^T dY */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->K, g->Og, rows, 1.0f, cb, direct ? g->C : g->K,
+                        dy, g->O, 1.0f, dwp + (size_t)q * g->K * g->Og, g->Og);
+        if (gx && direct) /* dX += dY W^T, straight into the images */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g->K, g->Og, 1.0f, dy, g->O, wq, g->Og, 1.0f,
+                        gx + (size_t)b0 * M * g->C, g->C);
+        else if (gx) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g->K, g->Og, 1.0f, dy, g->O, wq, g->Og, 0.0f,
+                        dcol, g->K);
+            col2im_add(g, dcol, b0, nb, q, gx);
+        }
+    }
+}
+
+static void conv2d_backward(oiqa_ag *ag, ag_node *n)
+{
+    ag_node *nx = ag_node_of(ag, n->in[0]), *nw = ag_node_of(ag, n->in[1]);
+    float *gx = ag_grad_of(ag, n->in[0]), *gw = ag_grad_of(ag, n->in[1]);
+    float *gb = n->in[2] >= 0 ? ag_grad_of(ag, n->in[2]) : NULL;
+    conv_geom g = geom_of(nx, nw, n->i[0], n->i[1], (int)n->f[0]);
+    size_t M = (size_t)g.OH * g.OW, wsize = (size_t)g.groups * g.K * g.Og;
+    int direct = pointwise(&g), workers = image_workers(&g);
+    int chunk = workers > 1 ? 1 : direct ? g.B : chunk_images(&g);
+    size_t cols = direct ? 0 : (size_t)chunk * M * g.K;
+    /* per worker: its dW accumulator, its columns and their gradient */
+    float *dwp = gw ? calloc((size_t)workers * wsize, sizeof(float)) : NULL;
+    float *col = cols && gw ? malloc((size_t)workers * cols * sizeof(float)) : NULL;
+    float *dcol = cols && gx ? malloc((size_t)workers * cols * sizeof(float)) : NULL;
+    if ((gw && !dwp) || (cols && gw && !col) || (cols && gx && !dcol)) {
+        free(dwp), free(col), free(dcol);
+        return; /* out of memory: the gradient stays incomplete (rare; the forward allocated as much) */
+    }
+    if (workers > 1) {
+        int blas_threads = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+#pragma omp parallel num_threads(workers)
+        {
+            int t = omp_get_thread_num();
+#pragma omp for schedule(static) /* fixed images per thread: the same sums every run */
+            for (int b = 0; b < g.B; b++)
+                backward_images(&g, nx, n, gx, dwp ? dwp + (size_t)t * wsize : NULL, b, 1,
+                                col ? col + (size_t)t * cols : NULL, dcol ? dcol + (size_t)t * cols : NULL);
+        }
+        openblas_set_num_threads(blas_threads);
+        for (int t = 1; dwp && t < workers; t++)
+            for (size_t k = 0; k < wsize; k++) dwp[k] += dwp[(size_t)t * wsize + k];
+    } else {
+        for (int b0 = 0; b0 < g.B; b0 += chunk)
+            backward_images(&g, nx, n, gx, dwp, b0, g.B - b0 < chunk ? g.B - b0 : chunk, col, dcol);
+    }
+    if (gw) /* back to OIHW */
+        for (int q = 0; q < g.groups; q++)
+            for (int o = 0; o < g.Og; o++)
+                for (int c = 0; c < g.Cg; c++)
+                    for (int u = 0; u < g.kh; u++)
+                        for (int v = 0; v < g.kw; v++)
+                            gw[((((size_t)q * g.Og + o) * g.Cg + c) * g.kh + u) * g.kw + v] +=
+                                dwp[(size_t)q * g.K * g.Og + (((size_t)u * g.kw + v) * g.Cg + c) * g.Og + o];
+    for (size_t r = 0; gb && r < (size_t)g.B * M; r++)
+        for (int o = 0; o < g.O; o++) gb[o] += n->grad[r * g.O + o];
+    free(dwp), free(col), free(dcol);
+}
+
+/* Y = col W for images b0 .. b0+nb-1. */
+static void forward_images(const conv_geom *g, const ag_node *nx, ag_node *n, int b0, int nb, float *col)
+{
+    size_t M = (size_t)g->OH * g->OW;
+    int direct = pointwise(g);
+    for (int q = 0; q < g->groups; q++) {
+        if (!direct) im2col(g, nx->val, b0, nb, q, col);
+        const float *cb = direct ? nx->val + (size_t)b0 * M * g->C : col;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)((size_t)nb * M), g->Og, g->K, 1.0f, cb,
+                    direct ? g->C : g->K, n->saved + (size_t)q * g->K * g->Og, g->Og, 0.0f,
+                    n->val + (size_t)b0 * M * g->O + (size_t)q * g->Og, g->O);
+    }
+}
+
+oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int stride, int pad, int groups)
+{
+    ag_node *nx = ag_node_of(ag, x), *nw = ag_node_of(ag, w), *nb = b >= 0 ? ag_node_of(ag, b) : NULL;
+    if (!nx || !nw || (b != -1 && !nb)) return -1;
+    if (nx->ndim != 4 || nw->ndim != 4 || stride < 1 || pad < 0 || groups < 1)
+        return ag_fail("conv2d", "needs x [B,H,W,C], w [O,C/groups,kh,kw], stride >= 1, pad >= 0, groups >= 1");
+    if (nx->shape[3] % groups || nw->shape[0] % groups || nw->shape[1] * groups != nx->shape[3])
+        return ag_fail("conv2d", "channels do not split into the groups");
+    if (nb && (nb->numel != (size_t)nw->shape[0])) return ag_fail("conv2d", "bias is not [O]");
+    conv_geom g = geom_of(nx, nw, stride, pad, groups);
+    if (g.H + 2 * pad < g.kh || g.W + 2 * pad < g.kw) return ag_fail("conv2d", "kernel larger than the padded input");
+    int shape[4] = {g.B, g.OH, g.OW, g.O};
+    oiqa_agv v = ag_push(ag, 4, shape, x, w, b, conv2d_backward);
+    if (v < 0) return v;
+    ag_node *n = &ag->nodes[v];
+    nx = ag_node_of(ag, x), nw = ag_node_of(ag, w), nb = b >= 0 ? ag_node_of(ag, b) : NULL;
+    n->i[0] = stride, n->i[1] = pad, n->f[0] = (float)groups;
+    size_t M = (size_t)g.OH * g.OW;
+    int direct = pointwise(&g), workers = image_workers(&g);
+    int chunk = workers > 1 ? 1 : direct ? g.B : chunk_images(&g);
+    size_t cols = direct ? 0 : (size_t)chunk * M * g.K;
+    float *col = cols ? malloc((size_t)workers * cols * sizeof(float)) : NULL;
+    if (!(n->saved = malloc((size_t)g.groups * g.K * g.Og * sizeof(float))) || (cols && !col)) {
+        free(col);
+        return ag_fail("conv2d", "out of memory");
+    }
+    pack_weight(&g, nw->val, n->saved);
+    if (workers > 1) {
+        int blas_threads = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+#pragma omp parallel num_threads(workers)
+        {
+            float *mine = col ? col + (size_t)omp_get_thread_num() * cols : NULL;
+#pragma omp for schedule(static) /* fixed images per thread: the same sums every run */
+            for (int bi = 0; bi < g.B; bi++) forward_images(&g, nx, n, bi, 1, mine);
+        }
+        openblas_set_num_threads(blas_threads);
+    } else {
+        for (int b0 = 0; b0 < g.B; b0 += chunk) forward_images(&g, nx, n, b0, g.B - b0 < chunk ? g.B - b0 : chunk, col);
+    }
+    free(col);
+    if (nb) {
+#pragma omp parallel for schedule(static)
+        for (size_t r = 0; r < (size_t)g.B * M; r++)
+            for (int o = 0; o < g.O; o++) n->val[r * g.O + o] += nb->val[o];
+    }
+    return v;
+}
+
+/* ---- batchnorm2d ------------------------------------------------------------ */
+
+/* saved: mean[C], invstd[C]; i[0]: 1 when the batch statistics were used. */
+static void batchnorm_backward(oiqa_ag *ag, ag_node *n)
+{
+    ag_node *nx = ag_node_of(ag, n->in[0]), *ngamma = ag_node_of(ag, n->in[1]);
+    float *gx = ag_grad_of(ag, n->in[0]), *gg = ag_grad_of(ag, n->in[1]), *gbeta = ag_grad_of(ag, n->in[2]);
+    int C = nx->shape[3];
+    size_t rows = nx->numel / (size_t)C;
+    const float *mean = n->saved, *invstd = n->saved + C, *gamma = ngamma->val;
+    double *sum_dy = calloc((size_t)2 * C, sizeof(double));
+    if (!sum_dy) return;
+    double *sum_dy_xhat = sum_dy + C;
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < C; c++) {
+            double dy = n->grad[r * C + c], xhat = (nx->val[r * C + c] - mean[c]) * invstd[c];
+            sum_dy[c] += dy, sum_dy_xhat[c] += dy * xhat;
+        }
+    for (int c = 0; c < C; c++) {
+        if (gg) gg[c] += (float)sum_dy_xhat[c];
+        if (gbeta) gbeta[c] += (float)sum_dy[c];
+    }
+    if (gx) {
+        int batch_stats = n->i[0];
+#pragma omp parallel for schedule(static)
+        for (size_t r = 0; r < rows; r++)
+            for (int c = 0; c < C; c++) {
+                double k = (double)gamma[c] * invstd[c], dy = n->grad[r * C + c];
+                if (batch_stats) { /* dx = g invstd (dy - mean(dy) - xhat mean(dy xhat)) */
+                    double xhat = (nx->val[r * C + c] - mean[c]) * invstd[c];
+                    dy -= (sum_dy[c] + xhat * sum_dy_xhat[c]) / (double)rows;
+                }
+                gx[r * C + c] += (float)(k * dy);
+            }
+    }
+    free(sum_dy);
+}
+
+oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float *running_mean,
+                             float *running_var, int batch_stats, float momentum, float eps)
+{
+    ag_node *nx = ag_node_of(ag, x), *ng = ag_node_of(ag, gamma), *nb = ag_node_of(ag, beta);
+    if (!nx || !ng || !nb) return -1;
+    if (nx->ndim < 2) return ag_fail("batchnorm2d", "needs [..., C]");
+    int C = nx->shape[nx->ndim - 1];
+    size_t rows = nx->numel / (size_t)C;
+    if (ng->numel != (size_t)C || nb->numel != (size_t)C) return ag_fail("batchnorm2d", "gamma and beta are not [C]");
+    if (!batch_stats && (!running_mean || !running_var))
+        return ag_fail("batchnorm2d", "running statistics needed outside training");
+    if (batch_stats && rows < 2) return ag_fail("batchnorm2d", "batch statistics need more than one value per channel");
+    oiqa_agv v = ag_push(ag, nx->ndim, nx->shape, x, gamma, beta, batchnorm_backward);
+    if (v < 0) return v;
+    ag_node *n = &ag->nodes[v];
+    nx = ag_node_of(ag, x), ng = ag_node_of(ag, gamma), nb = ag_node_of(ag, beta);
+    if (!(n->saved = malloc((size_t)2 * C * sizeof(float)))) return ag_fail("batchnorm2d", "out of memory");
+    float *mean = n->saved, *invstd = n->saved + C;
+    n->i[0] = batch_stats;
+    if (batch_stats) {
+        double *s = calloc((size_t)2 * C, sizeof(double));
+        if (!s) return ag_fail("batchnorm2d", "out of memory");
+        for (size_t r = 0; r < rows; r++)
+            for (int c = 0; c < C; c++) s[c] += nx->val[r * C + c];
+        for (int c = 0; c < C; c++) s[c] /= (double)rows;
+        for (size_t r = 0; r < rows; r++)
+            for (int c = 0; c < C; c++) {
+                double d = nx->val[r * C + c] - s[c];
+                s[C + c] += d * d;
+            }
+        for (int c = 0; c < C; c++) {
+            double var = s[C + c] / (double)rows; /* biased, for the normalisation */
+            mean[c] = (float)s[c], invstd[c] = (float)(1.0 / sqrt(var + eps));
+            if (running_mean && running_var) { /* the unbiased variance into the running estimate */
+                running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * (float)s[c];
+                running_var[c] =
+                    (1.0f - momentum) * running_var[c] + momentum * (float)(s[C + c] / (double)(rows - 1));
+            }
+        }
+        free(s);
+    } else {
+        for (int c = 0; c < C; c++)
+            mean[c] = running_mean[c], invstd[c] = (float)(1.0 / sqrt((double)running_var[c] + eps));
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < rows; r++)
+        for (int c = 0; c < C; c++)
+            n->val[r * C + c] = (nx->val[r * C + c] - mean[c]) * invstd[c] * ng->val[c] + nb->val[c];
+    return v;
+}
+
+/* ---- maxpool2d ----------------------------------------------------------------- */
+
+static void maxpool_backward(oiqa_ag *ag, ag_node *n)
+{
+    float *gx = ag_grad_of(ag, n->in[0]);
+    for (size_t k = 0; gx && k < n->numel; k++) gx[n->saved_int[k]] += n->grad[k];
+}
+
+oiqa_agv oiqa_ag_maxpool2d(oiqa_ag *ag, oiqa_agv x, int k, int stride, int pad)
+{
+    ag_node *nx = ag_node_of(ag, x);
+    if (!nx) return -1;
+    if (nx->ndim != 4 || k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
+        return ag_fail("maxpool2d", "needs [B,H,W,C], kernel and stride >= 1, 0 <= pad <= kernel / 2");
+    int B = nx->shape[0], H = nx->shape[1], W = nx->shape[2], C = nx->shape[3];
+    if (H + 2 * pad < k || W + 2 * pad < k) return ag_fail("maxpool2d", "kernel larger than the padded input");
+    int OH = (H + 2 * pad - k) / stride + 1, OW = (W + 2 * pad - k) / stride + 1;
+    int shape[4] = {B, OH, OW, C};
+    oiqa_agv v = ag_push(ag, 4, shape, x, -1, -1, maxpool_backward);
+    if (v < 0) return v;
+    ag_node *n = &ag->nodes[v];
+    nx = ag_node_of(ag, x);
+    if (!(n->saved_int = malloc(n->numel * sizeof(int)))) return ag_fail("maxpool2d", "out of memory");
+    /* Padding is -inf (PyTorch): every window holds at least one pixel as
+     * pad <= k / 2; the first maximum wins, as in PyTorch's CPU kernel. */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < OH; i++)
+            for (int j = 0; j < OW; j++)
+                for (int c = 0; c < C; c++) {
+                    float best = -INFINITY;
+                    int at = -1;
+                    for (int u = 0; u < k; u++) {
+                        int y = i * stride + u - pad;
+                        if (y < 0 || y >= H) continue;
+                        for (int w = 0; w < k; w++) {
+                            int xx = j * stride + w - pad;
+                            if (xx < 0 || xx >= W) continue;
+                            int src = ((b * H + y) * W + xx) * C + c;
+                            float val = nx->val[src];
+                            if (at < 0 || val > best || isnan(val)) best = val, at = src;
+                            if (isnan(val)) goto found;
+                        }
+                    }
+                found:;
+                    size_t o = (((size_t)b * OH + i) * OW + j) * C + c;
+                    n->val[o] = best, n->saved_int[o] = at;
+                }
+    return v;
+}
+
+/* ---- average pooling ------------------------------------------------------------ */
+
+/* One output's window: rows [y0, y1), columns [x0, x1) of the input, and the
+ * divisor. i[0] = 1 for adaptive (bins), else k, stride, pad in saved_int. */
+typedef struct {
+    int B, H, W, C, OH, OW, k, stride, pad, adaptive;
+} avg_geom;
+
+static void avg_window(const avg_geom *g, int i, int j, int *y0, int *y1, int *x0, int *x1, int *div)
+{
+    if (g->adaptive) {
+        *y0 = i * g->H / g->OH, *y1 = ((i + 1) * g->H + g->OH - 1) / g->OH;
+        *x0 = j * g->W / g->OW, *x1 = ((j + 1) * g->W + g->OW - 1) / g->OW;
+        *div = (*y1 - *y0) * (*x1 - *x0);
+        return;
+    }
+    int ys = i * g->stride - g->pad, xs = j * g->stride - g->pad;
+    int ye = ys + g->k, xe = xs + g->k;
+    /* count_include_pad: the window clipped to the padded input counts */
+    int ype = ye < g->H + g->pad ? ye : g->H + g->pad, xpe = xe < g->W + g->pad ? xe : g->W + g->pad;
+    *div = (ype - ys) * (xpe - xs);
+    *y0 = ys < 0 ? 0 : ys, *x0 = xs < 0 ? 0 : xs;
+    *y1 = ye < g->H ? ye : g->H, *x1 = xe < g->W ? xe : g->W;
+}
+
+static avg_geom avg_geom_of(const ag_node *x, const ag_node *n)
+{
+    avg_geom g = {.B = x->shape[0], .H = x->shape[1], .W = x->shape[2], .C = x->shape[3], .OH = n->shape[1],
+                  .OW = n->shape[2], .k = n->saved_int[0], .stride = n->saved_int[1], .pad = n->saved_int[2],
+                  .adaptive = n->saved_int[3]};
+    return g;
+}
+
+static void avgpool_backward(oiqa_ag *ag, ag_node *n)
+{
+    ag_node *nx = ag_node_of(ag, n->in[0]);
+    float *gx = ag_grad_of(ag, n->in[0]);
+    if (!gx) return;
+    avg_geom g = avg_geom_of(nx, n);
+    for (int b = 0; b < g.B; b++)
+        for (int i = 0; i < g.OH; i++)
+            for (int j = 0; j < g.OW; j++) {
+                int y0, y1, x0, x1, div;
+                avg_window(&g, i, j, &y0, &y1, &x0, &x1, &div);
+                const float *go = n->grad + (((size_t)b * g.OH + i) * g.OW + j) * g.C;
+                for (int y = y0; y < y1; y++)
+                    for (int xx = x0; xx < x1; xx++) {
+                        float *dst = gx + (((size_t)b * g.H + y) * g.W + xx) * g.C;
+                        for (int c = 0; c < g.C; c++) dst[c] += go[c] / (float)div;
+                    }
+            }
+}
+
+static oiqa_agv avgpool(oiqa_ag *ag, oiqa_agv x, int OH, int OW, int k, int stride, int pad, int adaptive)
+{
+    ag_node *nx = ag_node_of(ag, x);
+    int shape[4] = {nx->shape[0], OH, OW, nx->shape[3]};
+    oiqa_agv v = ag_push(ag, 4, shape, x, -1, -1, avgpool_backward);
+    if (v < 0) return v;
+    ag_node *n = &ag->nodes[v];
+    nx = ag_node_of(ag, x);
+    if (!(n->saved_int = malloc(4 * sizeof(int)))) return ag_fail("avgpool2d", "out of memory");
+    n->saved_int[0] = k, n->saved_int[1] = stride, n->saved_int[2] = pad, n->saved_int[3] = adaptive;
+    avg_geom g = avg_geom_of(nx, n);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < g.B; b++)
+        for (int i = 0; i < g.OH; i++)
+            for (int j = 0; j < g.OW; j++) {
+                int y0, y1, x0, x1, div;
+                avg_window(&g, i, j, &y0, &y1, &x0, &x1, &div);
+                float *dst = n->val + (((size_t)b * g.OH + i) * g.OW + j) * g.C;
+                for (int y = y0; y < y1; y++)
+                    for (int xx = x0; xx < x1; xx++) {
+                        const float *src = nx->val + (((size_t)b * g.H + y) * g.W + xx) * g.C;
+                        for (int c = 0; c < g.C; c++) dst[c] += src[c];
+                    }
+                for (int c = 0; c < g.C; c++) dst[c] /= (float)div;
+            }
+    return v;
+}
+
+oiqa_agv oiqa_ag_avgpool2d(oiqa_ag *ag, oiqa_agv x, int k, int stride, int pad)
+{
+    ag_node *nx = ag_node_of(ag, x);
+    if (!nx) return -1;
+    if (nx->ndim != 4 || k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
+        return ag_fail("avgpool2d", "needs [B,H,W,C], kernel and stride >= 1, 0 <= pad <= kernel / 2");
+    if (nx->shape[1] + 2 * pad < k || nx->shape[2] + 2 * pad < k)
+        return ag_fail("avgpool2d", "kernel larger than the padded input");
+    return avgpool(ag, x, (nx->shape[1] + 2 * pad - k) / stride + 1, (nx->shape[2] + 2 * pad - k) / stride + 1, k,
+                   stride, pad, 0);
+}
+
+oiqa_agv oiqa_ag_adaptive_avgpool2d(oiqa_ag *ag, oiqa_agv x, int oh, int ow)
+{
+    ag_node *nx = ag_node_of(ag, x);
+    if (!nx) return -1;
+    if (nx->ndim != 4 || oh < 1 || ow < 1) return ag_fail("adaptive_avgpool2d", "needs [B,H,W,C] and sizes >= 1");
+    return avgpool(ag, x, oh, ow, 0, 0, 0, 1);
+}

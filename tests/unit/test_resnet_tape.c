@@ -449,6 +449,39 @@ static void t_train_step(void)
     H5Fclose(f);
 }
 
+/* Two runs of the same step (same weights, input, threads) give bit-identical
+ * gradients and running statistics: every reduction has a fixed order. */
+static void t_deterministic(void)
+{
+    hid_t f = open_fixture("fixtures/resnet18/resnet18_train_grads.h5");
+    if (f < 0) {
+        SKIP("fixture resnet18_train_grads.h5 not found (set OIQA_SHARED)");
+        return;
+    }
+    hsize_t d[4];
+    size_t n;
+    float *in = read_f32(f, "input", d, &n), *target = read_f32(f, "target", NULL, NULL);
+    H5Fclose(f);
+    float *x = in ? to_nhwc(in, d) : NULL;
+    int xs[4] = {(int)d[0], (int)d[2], (int)d[3], (int)d[1]};
+    oiqa_resnet_tape a, b;
+    oiqa_param hw[2], hb[2];
+    int rc = load_net(&a) || load_net(&b) || load_head(&hw[0], &hb[0]) || load_head(&hw[1], &hb[1]);
+    CHECK(!rc && x && target);
+    if (!rc && x && target) {
+        double la = train_step(&a, &hw[0], &hb[0], x, xs, target), lb = train_step(&b, &hw[1], &hb[1], x, xs, target);
+        int same = la == lb && a.n_params == b.n_params;
+        for (int i = 0; same && i < a.n_params; i++)
+            same = !memcmp(a.params[i]->g, b.params[i]->g, a.params[i]->numel * sizeof(float));
+        oiqa_tape_bn *ba = oiqa_resnet_tape_bn(&a, "layer4.1.bn2"), *bb = oiqa_resnet_tape_bn(&b, "layer4.1.bn2");
+        same = same && ba && bb && !memcmp(ba->running_var, bb->running_var, (size_t)ba->C * sizeof(float));
+        CHECK_MSG(same, "two runs of the same step differ");
+        oiqa_resnet_tape_free(&a), oiqa_resnet_tape_free(&b);
+        for (int k = 0; k < 2; k++) oiqa_param_free(&hw[k]), oiqa_param_free(&hb[k]);
+    }
+    free(in), free(x), free(target);
+}
+
 /* A state dict that is not a ResNet: one line naming the first missing key. */
 static void t_load_refusal(void)
 {
@@ -470,6 +503,7 @@ int main(void)
     RUN(t_conv_forward_direct);
     RUN(t_eval_forward);
     RUN(t_train_step);
+    RUN(t_deterministic);
     RUN(t_load_refusal);
     return check_done();
 }

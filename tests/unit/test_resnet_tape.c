@@ -142,7 +142,7 @@ static void t_conv_forward_direct(void)
     }
     /* the refusals */
     int bad[4] = {O, 3, K, K};
-    CHECK(oiqa_ag_conv2d(ag, oiqa_ag_input(ag, x, 4, xs), oiqa_ag_input(ag, w, 4, bad), -1, 1, 1, 1) < 0);
+    CHECK(oiqa_ag_conv2d(ag, oiqa_ag_input(ag, x, 4, xs), oiqa_ag_input(ag, NULL, 4, bad), -1, 1, 1, 1) < 0);
     CHECK(strstr(oiqa_errmsg(), "groups") != NULL);
     CHECK(oiqa_ag_maxpool2d(ag, oiqa_ag_input(ag, x, 4, xs), 3, 1, 2) < 0);
     oiqa_ag_free(ag);

@@ -344,7 +344,7 @@ static void t_config_roundtrip(void)
     /* Refusals name the key. */
     char *bad1[] = {"oiqa-train", "--set", "model.hiden=3", NULL};
     CHECK(parse_args(3, bad1, &t) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "model.hiden"));
-    char *bad2[] = {"oiqa-train", "--set", "optimizer.type=adam", NULL};
+    char *bad2[] = {"oiqa-train", "--set", "optimizer.type=adagrad", NULL};
     CHECK(parse_args(3, bad2, &t) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "optimizer.type"));
     char *bad3[] = {"oiqa-train", "--set", "method=nosuch", NULL};
     CHECK(parse_args(3, bad3, &t) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "unknown method 'nosuch'"));

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/error.h"
 
@@ -13,34 +14,109 @@ static int ensure_state(oiqa_param *p, int need_v)
     return 0;
 }
 
+/* One parameter's update at the step's bias corrections. */
+static int update_param(const oiqa_optimizer *opt, oiqa_param *p, double lr, double bc1, double bc2)
+{
+    if (ensure_state(p, opt->kind != OIQA_OPT_SGD))
+        return oiqa_fail(OIQA_EXIT_DATA, NULL, "optimiser state for %s: out of memory", p->name);
+    if (opt->kind == OIQA_OPT_SGD) {
+        for (size_t k = 0; k < p->numel; k++) {
+            float g = p->g[k] + (float)opt->weight_decay * p->w[k];
+            p->m[k] = opt->step == 1 ? g : (float)opt->momentum * p->m[k] + g;
+            p->w[k] -= (float)lr * (opt->momentum > 0 ? p->m[k] : g);
+        }
+        return OIQA_OK;
+    }
+    float b1 = (float)opt->beta1, b2 = (float)opt->beta2;
+    int l2 = opt->kind == OIQA_OPT_ADAM;
+    for (size_t k = 0; k < p->numel; k++) {
+        float g = l2 ? p->g[k] + (float)opt->weight_decay * p->w[k] : p->g[k];
+        if (!l2) p->w[k] -= (float)(lr * opt->weight_decay) * p->w[k];
+        p->m[k] = b1 * p->m[k] + (1 - b1) * g;
+        p->v[k] = b2 * p->v[k] + (1 - b2) * g * g;
+        double mhat = p->m[k] / bc1, vhat = p->v[k] / bc2;
+        p->w[k] -= (float)(lr * mhat / (sqrt(vhat) + opt->eps));
+    }
+    return OIQA_OK;
+}
+
 int oiqa_optimizer_step(oiqa_optimizer *opt, oiqa_param *const *params, int n, double lr)
+{
+    oiqa_param_group all = {params, n, 1.0};
+    return oiqa_optimizer_step_groups(opt, &all, 1, lr);
+}
+
+int oiqa_optimizer_step_groups(oiqa_optimizer *opt, const oiqa_param_group *groups, int n_groups, double lr)
 {
     opt->step++;
     double bc1 = 1 - pow(opt->beta1, (double)opt->step), bc2 = 1 - pow(opt->beta2, (double)opt->step);
-    for (int i = 0; i < n; i++) {
-        oiqa_param *p = params[i];
-        if (ensure_state(p, opt->kind != OIQA_OPT_SGD))
-            return oiqa_fail(OIQA_EXIT_DATA, NULL, "optimiser state for %s: out of memory", p->name);
-        if (opt->kind == OIQA_OPT_SGD) {
-            for (size_t k = 0; k < p->numel; k++) {
-                float g = p->g[k] + (float)opt->weight_decay * p->w[k];
-                p->m[k] = opt->step == 1 ? g : (float)opt->momentum * p->m[k] + g;
-                p->w[k] -= (float)lr * (opt->momentum > 0 ? p->m[k] : g);
-            }
-        } else {
-            float b1 = (float)opt->beta1, b2 = (float)opt->beta2;
-            int l2 = opt->kind == OIQA_OPT_ADAM;
-            for (size_t k = 0; k < p->numel; k++) {
-                float g = l2 ? p->g[k] + (float)opt->weight_decay * p->w[k] : p->g[k];
-                if (!l2) p->w[k] -= (float)(lr * opt->weight_decay) * p->w[k];
-                p->m[k] = b1 * p->m[k] + (1 - b1) * g;
-                p->v[k] = b2 * p->v[k] + (1 - b2) * g * g;
-                double mhat = p->m[k] / bc1, vhat = p->v[k] / bc2;
-                p->w[k] -= (float)(lr * mhat / (sqrt(vhat) + opt->eps));
-            }
+    for (int gi = 0; gi < n_groups; gi++)
+        for (int i = 0; i < groups[gi].n; i++) {
+            int rc = update_param(opt, groups[gi].params[i], lr * groups[gi].lr_scale, bc1, bc2);
+            if (rc) return rc;
         }
+    return OIQA_OK;
+}
+
+int oiqa_params_unfrozen(oiqa_param *const *params, int n, const char *const *frozen, int n_frozen, oiqa_param **out)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        int hit = 0;
+        for (int f = 0; f < n_frozen && !hit; f++) {
+            size_t len = strlen(frozen[f]);
+            const char *name = params[i]->name;
+            /* a prefix at a name boundary: "layer1" freezes layer1.*, not layer10.* */
+            hit = !strncmp(name, frozen[f], len) && (name[len] == '\0' || name[len] == '.');
+        }
+        if (!hit) out[m++] = params[i];
+    }
+    return m;
+}
+
+int oiqa_ema_init(oiqa_ema *e, oiqa_param *const *params, int n, double decay)
+{
+    memset(e, 0, sizeof *e);
+    e->decay = decay, e->n = n;
+    e->params = malloc((size_t)n * sizeof *e->params);
+    e->shadow = calloc((size_t)n, sizeof *e->shadow);
+    if (!e->params || !e->shadow) {
+        oiqa_ema_free(e);
+        return oiqa_fail(OIQA_EXIT_DATA, NULL, "EMA: out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        e->params[i] = params[i];
+        if (!(e->shadow[i] = malloc(params[i]->numel * sizeof(float)))) {
+            oiqa_ema_free(e);
+            return oiqa_fail(OIQA_EXIT_DATA, NULL, "EMA: out of memory");
+        }
+        memcpy(e->shadow[i], params[i]->w, params[i]->numel * sizeof(float));
     }
     return OIQA_OK;
+}
+
+void oiqa_ema_update(oiqa_ema *e)
+{
+    float d = (float)e->decay;
+    for (int i = 0; i < e->n; i++)
+        for (size_t k = 0; k < e->params[i]->numel; k++)
+            e->shadow[i][k] = d * e->shadow[i][k] + (1.0f - d) * e->params[i]->w[k];
+}
+
+void oiqa_ema_swap(oiqa_ema *e)
+{
+    for (int i = 0; i < e->n; i++)
+        for (size_t k = 0; k < e->params[i]->numel; k++) {
+            float t = e->params[i]->w[k];
+            e->params[i]->w[k] = e->shadow[i][k], e->shadow[i][k] = t;
+        }
+}
+
+void oiqa_ema_free(oiqa_ema *e)
+{
+    for (int i = 0; e->shadow && i < e->n; i++) free(e->shadow[i]);
+    free(e->shadow), free(e->params);
+    memset(e, 0, sizeof *e);
 }
 
 double oiqa_schedule_lr(const oiqa_schedule *s, long t)

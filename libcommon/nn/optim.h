@@ -34,6 +34,35 @@ typedef struct {
 /* One update of every parameter from its gradient (which is left as is). */
 int oiqa_optimizer_step(oiqa_optimizer *opt, oiqa_param *const *params, int n, double lr);
 
+/* Parameter groups with their own learning rate (lr x lr_scale: KD-OIQA's
+ * mask network at lr / 2), one step for all (one bias correction). */
+typedef struct {
+    oiqa_param *const *params;
+    int n;
+    double lr_scale;
+} oiqa_param_group;
+int oiqa_optimizer_step_groups(oiqa_optimizer *opt, const oiqa_param_group *groups, int n_groups, double lr);
+
+/* Freezing by name: the parameters none of the prefixes names (a prefix
+ * matches at a '.' boundary: "layer1" is layer1.* but not layer10.*) into
+ * out; returns their count. Frozen ones are simply not stepped. */
+int oiqa_params_unfrozen(oiqa_param *const *params, int n, const char *const *frozen, int n_frozen,
+                         oiqa_param **out);
+
+/* An exponential moving average of the weights for evaluation (SIND's EMA,
+ * decay 0.99; timm's ModelEmaV2 rule): shadow = decay shadow + (1 - decay) w
+ * after each step; swap exchanges weights and shadow (evaluate, swap back). */
+typedef struct {
+    double decay;
+    int n;
+    oiqa_param **params;
+    float **shadow;
+} oiqa_ema;
+int oiqa_ema_init(oiqa_ema *e, oiqa_param *const *params, int n, double decay);
+void oiqa_ema_update(oiqa_ema *e);
+void oiqa_ema_swap(oiqa_ema *e);
+void oiqa_ema_free(oiqa_ema *e);
+
 typedef enum { OIQA_SCHED_CONSTANT = 0, OIQA_SCHED_STEP = 1, OIQA_SCHED_COSINE = 2 } oiqa_schedule_kind;
 
 typedef struct {

@@ -250,6 +250,43 @@ static void t_optimizers(void)
     CHECK_NEAR(oiqa_schedule_lr(&step_s, 7), 0.01, 1e-12);
 }
 
+/* Parameter groups (one step, lr x scale), freezing by name prefix, and the
+ * EMA of the weights against the formulas. */
+static void t_groups_freeze_ema(void)
+{
+    int s[1] = {1};
+    oiqa_param a, b, c;
+    oiqa_param_init(&a, "layer1.0.w", 1, s), oiqa_param_init(&b, "layer10.w", 1, s);
+    oiqa_param_init(&c, "mask.w", 1, s);
+    a.w[0] = b.w[0] = c.w[0] = 1.0f;
+    oiqa_param *all[3] = {&a, &b, &c}, *live[3];
+    const char *frozen[1] = {"layer1"};
+    int n = oiqa_params_unfrozen(all, 3, frozen, 1, live);
+    CHECK(n == 2 && live[0] == &b && live[1] == &c); /* layer10 is not layer1 */
+    oiqa_param *g1[1] = {&b}, *g2[1] = {&c};
+    oiqa_param_group groups[2] = {{g1, 1, 1.0}, {g2, 1, 0.5}};
+    oiqa_optimizer adam = {.kind = OIQA_OPT_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    oiqa_ema ema;
+    CHECK(oiqa_ema_init(&ema, live, 2, 0.99) == 0);
+    double shadow = 1.0;
+    for (int t = 1; t <= 3; t++) {
+        b.g[0] = c.g[0] = 0.2f * (float)t;
+        CHECK(oiqa_optimizer_step_groups(&adam, groups, 2, 0.01) == 0);
+        oiqa_ema_update(&ema);
+        shadow = 0.99 * shadow + 0.01 * c.w[0];
+    }
+    CHECK(adam.step == 3 && a.w[0] == 1.0f);
+    /* Adam moves each weight by about lr per step: the half-rate group half as far */
+    CHECK_NEAR(1.0 - b.w[0], 2 * (1.0 - c.w[0]), 1e-5);
+    float w = c.w[0];
+    oiqa_ema_swap(&ema);
+    CHECK_NEAR(c.w[0], shadow, 1e-6);
+    oiqa_ema_swap(&ema);
+    CHECK(c.w[0] == w);
+    oiqa_ema_free(&ema);
+    oiqa_param_free(&a), oiqa_param_free(&b), oiqa_param_free(&c);
+}
+
 /* Training a small MLP with AdamW fits a smooth function: the loss falls by
  * a large factor (the training path end to end). */
 static void t_training_converges(void)
@@ -299,6 +336,7 @@ int main(void)
     RUN(t_dropout);
     RUN(t_errors);
     RUN(t_optimizers);
+    RUN(t_groups_freeze_ema);
     RUN(t_training_converges);
     return check_done();
 }

@@ -213,9 +213,27 @@ static oiqa_agv conv_bn(oiqa_ag *ag, oiqa_tape_conv_bn *cb, oiqa_agv x, int batc
 int oiqa_resnet_tape_forward(oiqa_ag *ag, oiqa_resnet_tape *net, oiqa_agv x, int batch_stats,
                              oiqa_resnet_tape_out *out)
 {
-    oiqa_agv h = conv_bn(ag, &net->stem, x, batch_stats, 1);
-    h = oiqa_ag_maxpool2d(ag, h, 3, 2, 1);
-    for (int li = 0; li < 4; li++) {
+    return oiqa_resnet_tape_forward_from(ag, net, 0, x, batch_stats, out);
+}
+
+int oiqa_resnet_tape_forward_from(oiqa_ag *ag, oiqa_resnet_tape *net, int after, oiqa_agv x, int batch_stats,
+                                  oiqa_resnet_tape_out *out)
+{
+    if (after < 0 || after > 4) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "resnet cut after layer %d (0..4)", after);
+    const int *xs = oiqa_ag_shape(ag, x);
+    int want = after ? net->channels[after - 1] : 3;
+    if (xs && (oiqa_ag_ndim(ag, x) != 4 || xs[3] != want))
+        return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet cut after layer%d: the input has %d channels, not %d", after,
+                         xs[3], want);
+    for (int li = 0; li < 4; li++) out->layer[li] = -1;
+    oiqa_agv h = x;
+    if (after == 0) {
+        h = conv_bn(ag, &net->stem, x, batch_stats, 1);
+        h = oiqa_ag_maxpool2d(ag, h, 3, 2, 1);
+    } else {
+        out->layer[after - 1] = x;
+    }
+    for (int li = after; li < 4; li++) {
         for (int bi = 0; bi < net->n_blocks[li]; bi++) {
             oiqa_tape_block *b = &net->layer[li][bi];
             oiqa_agv y = h;

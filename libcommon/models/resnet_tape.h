@@ -74,4 +74,12 @@ typedef struct {
 int oiqa_resnet_tape_forward(oiqa_ag *ag, oiqa_resnet_tape *net, oiqa_agv x, int batch_stats,
                              oiqa_resnet_tape_out *out);
 
+/* The network above a cached cut: x is the output of layer `after` (1..4,
+ * e.g. the float16 layer3 maps a backbone stage stored, [B, h, w, C]), and
+ * only layer after+1 .. layer4, the pooling and fc run (and learn); out's
+ * layers up to `after` are -1. after = 0 is the whole network from the
+ * stem's input. The staged-cache way to fine-tune the last blocks. */
+int oiqa_resnet_tape_forward_from(oiqa_ag *ag, oiqa_resnet_tape *net, int after, oiqa_agv x, int batch_stats,
+                                  oiqa_resnet_tape_out *out);
+
 #endif

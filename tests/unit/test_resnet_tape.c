@@ -482,6 +482,47 @@ static void t_deterministic(void)
     free(in), free(x), free(target);
 }
 
+/* From a cached cut: layer4 and the pool computed from layer3's output
+ * equal the whole network's, and only layer4's parameters get gradients. */
+static void t_forward_from_cut(void)
+{
+    oiqa_resnet_tape net;
+    if (load_net(&net)) {
+        SKIP("fixture resnet18_w8_seed18.pth not found (set OIQA_SHARED)");
+        return;
+    }
+    enum { B = 2, S = 64 };
+    float *x = malloc(sizeof(float) * B * S * S * 3);
+    for (int k = 0; k < B * S * S * 3; k++) x[k] = (float)oiqa_rng_normal(&rng);
+    int xs[4] = {B, S, S, 3};
+    oiqa_ag *ag = oiqa_ag_new();
+    oiqa_resnet_tape_out full, cut;
+    CHECK(oiqa_resnet_tape_forward(ag, &net, oiqa_ag_input(ag, x, 4, xs), 0, &full) == 0);
+    const int *l3 = oiqa_ag_shape(ag, full.layer[2]);
+    int cs[4] = {l3[0], l3[1], l3[2], l3[3]};
+    oiqa_agv c = oiqa_ag_input(ag, oiqa_ag_data(ag, full.layer[2]), 4, cs);
+    CHECK(oiqa_resnet_tape_forward_from(ag, &net, 3, c, 0, &cut) == 0);
+    CHECK(cut.layer[0] == -1 && cut.layer[1] == -1 && cut.layer[2] == c);
+    size_t n = oiqa_ag_numel(ag, full.pool);
+    CHECK(n == oiqa_ag_numel(ag, cut.pool) &&
+          !memcmp(oiqa_ag_data(ag, full.pool), oiqa_ag_data(ag, cut.pool), n * sizeof(float)));
+    for (int i = 0; i < net.n_params; i++) oiqa_param_zero_grad(net.params[i]);
+    int one[2] = {1, (int)n};
+    CHECK(oiqa_ag_backward(ag, oiqa_ag_mean_axis(ag, oiqa_ag_reshape(ag, cut.pool, 2, one), 1)) == 0);
+    oiqa_param *l4 = oiqa_resnet_tape_param(&net, "layer4.0.conv1.weight");
+    oiqa_param *l3w = oiqa_resnet_tape_param(&net, "layer3.0.conv1.weight");
+    double s4 = 0, s3 = 0;
+    for (size_t k = 0; l4 && k < l4->numel; k++) s4 += fabs(l4->g[k]);
+    for (size_t k = 0; l3w && k < l3w->numel; k++) s3 += fabs(l3w->g[k]);
+    CHECK(l4 && l3w && s4 > 0 && s3 == 0);
+    /* a cut of the wrong width */
+    CHECK(oiqa_resnet_tape_forward_from(ag, &net, 2, c, 0, &cut) == OIQA_EXIT_DATA);
+    CHECK_MSG(strstr(oiqa_errmsg(), "after layer2: the input has 32 channels, not 16"), "%s", oiqa_errmsg());
+    oiqa_ag_free(ag);
+    free(x);
+    oiqa_resnet_tape_free(&net);
+}
+
 /* A state dict that is not a ResNet: one line naming the first missing key. */
 static void t_load_refusal(void)
 {
@@ -504,6 +545,7 @@ int main(void)
     RUN(t_eval_forward);
     RUN(t_train_step);
     RUN(t_deterministic);
+    RUN(t_forward_from_cut);
     RUN(t_load_refusal);
     return check_done();
 }

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/strutil.h"
+#include "stage/features.h"
 
 void oiqa_feature_set_free(oiqa_feature_set *fs)
 {
@@ -23,14 +24,6 @@ void oiqa_feature_set_free(oiqa_feature_set *fs)
         for (int i = 0; i < fs->n; i++) free(fs->names[i]);
     free(fs->names);
     memset(fs, 0, sizeof *fs);
-}
-
-/* Index of the first NaN or Inf of x[0..n), n when none. */
-static size_t first_nonfinite(const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return i;
-    return n;
 }
 
 /* A hint of the method's with its one %s filled in. */
@@ -241,7 +234,7 @@ static int load_vectors(const oiqa_method *m, const oiqa_method_select *sel, int
             for (int i = 0; i < fs->n && !rc; i++) {
                 float *dst = in->x[st][k] + per * i;
                 rc = oiqa_store_reader_read_row(r, ds, rows[i], OIQA_F32, dst);
-                size_t at = rc ? per : first_nonfinite(dst, per);
+                size_t at = rc ? per : oiqa_first_nonfinite(dst, per);
                 if (!rc && at < per)
                     rc = oiqa_fail(OIQA_EXIT_DATA, path, "row %lld ('%s'): %s in %s", (long long)rows[i],
                                    fs->names[i], isnan(dst[at]) ? "NaN" : "Inf", ds);

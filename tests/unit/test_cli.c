@@ -105,17 +105,25 @@ static const char *slurp(const char *path)
     return buf;
 }
 
+/* argv of the tool's name followed by the NULL-terminated arguments of ap
+ * (at most 62); returns argc. */
+static int argv_of(const oiqa_tool *tool, char **argv, va_list ap)
+{
+    int argc = 0;
+    argv[argc++] = (char *)tool->name;
+    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 63;) argv[argc++] = a;
+    argv[argc] = NULL;
+    return argc;
+}
+
 /* Parses "oiqa-test" followed by the NULL-terminated arguments. */
 static int parse_with(const oiqa_tool *tool, test_opts *o, oiqa_cli *cli, ...)
 {
     char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)tool->name;
     va_list ap;
     va_start(ap, cli);
-    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 63;) argv[argc++] = a;
+    int argc = argv_of(tool, argv, ap);
     va_end(ap);
-    argv[argc] = NULL;
     memset(o, 0x5a, sizeof *o); /* garbage: every table field must be set */
     o->out = o->name = o->note = NULL;
     o->centers = NULL;
@@ -725,13 +733,10 @@ static const oiqa_tool nest_tool = {.name = "oiqa-nest-test", .opts = nest_table
 static int parse_any(const oiqa_tool *tool, void *opts, size_t size, oiqa_cli *cli, ...)
 {
     char *argv[64];
-    int argc = 0;
-    argv[argc++] = (char *)tool->name;
     va_list ap;
     va_start(ap, cli);
-    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 63;) argv[argc++] = a;
+    int argc = argv_of(tool, argv, ap);
     va_end(ap);
-    argv[argc] = NULL;
     memset(opts, 0x5a, size);
     return oiqa_cli_parse(tool, argc, argv, opts, cli);
 }

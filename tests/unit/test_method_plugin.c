@@ -28,6 +28,7 @@
 #include "score/score.h"
 #include "train/train_loop.h"
 #include "check.h"
+#include "test_features.h"
 
 /* ---- the method: everything a plug-in writes --------------------------- */
 
@@ -162,6 +163,23 @@ static double g_mos[N];
 
 static void name_of(int i, char *buf, size_t n) { snprintf(buf, n, "g%02d/img%d.png", i / GROUP, i % GROUP); }
 
+/* The global features: the MOS along a fixed direction, plus noise. */
+typedef struct {
+    oiqa_rng *r;
+    const float *dir;
+} problem_ctx;
+
+static void problem_row(int i, float *const *v, void *ctx)
+{
+    const problem_ctx *p = ctx;
+    const int C[2] = {C0, C1};
+    int off = 0;
+    for (int b = 0; b < 2; b++)
+        for (int q = 0; q < 2; q++)
+            for (int k = 0; k < C[b]; k++, off++)
+                v[2 * b + q][k] = (float)((g_mos[i] - 50) / 20 * p->dir[off] + 0.05 * oiqa_rng_normal(p->r));
+}
+
 static int write_problem(void)
 {
     oiqa_rng r;
@@ -182,38 +200,9 @@ static int write_problem(void)
     }
     fclose(f), fclose(g);
     oiqa_provenance prov = {.stage = "global", .tool = "test_method_plugin", .command = "test", .config = "x: 1\n"};
-    oiqa_store *s;
-    int rc = oiqa_store_open_write(check_tmp("global.h5"), &prov, OIQA_STORE_CREATE, 1, &s);
-    if (rc) return rc;
-    const char *blocks[2] = {"stage0", "stage1"};
+    problem_ctx ctx = {&r, dir};
     const int C[2] = {C0, C1};
-    for (int b = 0; b < 2 && !rc; b++)
-        for (int p = 0; p < 2 && !rc; p++) {
-            char ds[64];
-            snprintf(ds, sizeof ds, "/global/%s/%s", blocks[b], p ? "std" : "mean");
-            uint64_t dims[1] = {(uint64_t)C[b]};
-            rc = oiqa_store_define(s, ds, OIQA_F32, 1, dims, 0);
-        }
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "backbone", "vmamba_t_s1l8");
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "weights", "random:0");
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "blocks", "stage0,stage1");
-    for (int i = 0; i < N && !rc; i++) {
-        float v[4][C1];
-        const void *data[4] = {v[0], v[1], v[2], v[3]};
-        int off = 0;
-        for (int b = 0; b < 2; b++)
-            for (int p = 0; p < 2; p++)
-                for (int k = 0; k < C[b]; k++, off++)
-                    v[2 * b + p][k] = (float)((g_mos[i] - 50) / 20 * dir[off] + 0.05 * oiqa_rng_normal(&r));
-        char name[32];
-        name_of(i, name, sizeof name);
-        rc = oiqa_store_append(s, name, "in.png", "0", data);
-    }
-    if (rc) {
-        oiqa_store_discard(s);
-        return rc;
-    }
-    return oiqa_store_finish(s);
+    return test_write_global(check_tmp("global.h5"), &prov, N, C, name_of, problem_row, &ctx);
 }
 
 typedef struct {

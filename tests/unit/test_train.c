@@ -28,6 +28,7 @@
 #include "methods/registry.h"
 #include "score/score.h"
 #include "check.h"
+#include "test_features.h"
 
 enum { N = 60, NREF = 12, V = 4, C0 = 6, C1 = 8, G0 = 3, G1 = 4 };
 
@@ -37,6 +38,15 @@ static void name_of(int i, char *buf, size_t n) { snprintf(buf, n, "c%02d/img%d.
 
 /* Writes the backbone file (backbone attr `backbone`; NaN at row nan_row,
  * -1 for none) and the global file. */
+/* Global features: N(0, 1) noise (G1 draws per dataset, the stream the
+ * tolerances were set on; stage0 keeps its first G0). */
+static void global_row(int i, float *const *v, void *ctx)
+{
+    (void)i;
+    for (int j = 0; j < 4; j++)
+        for (int k = 0; k < G1; k++) v[j][k] = (float)oiqa_rng_normal(ctx);
+}
+
 static int write_features(const char *local, const char *global, const char *backbone, int nan_row)
 {
     oiqa_rng r;
@@ -95,35 +105,8 @@ static int write_features(const char *local, const char *global, const char *bac
     }
     if ((rc = oiqa_store_finish(s)) || !global) return rc;
 
-    prov.stage = "global";
-    rc = oiqa_store_open_write(global, &prov, OIQA_STORE_CREATE, 1, &s);
-    if (rc) return rc;
-    const char *stages[2] = {"stage0", "stage1"};
     const int GC[2] = {G0, G1};
-    for (int b = 0; b < 2 && !rc; b++)
-        for (int p = 0; p < 2 && !rc; p++) {
-            char ds[64];
-            snprintf(ds, sizeof ds, "/global/%s/%s", stages[b], p ? "std" : "mean");
-            uint64_t dims[1] = {(uint64_t)GC[b]};
-            rc = oiqa_store_define(s, ds, OIQA_F32, 1, dims, 0);
-        }
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "backbone", "vmamba_t_s1l8");
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "weights", "random:0");
-    if (!rc) rc = oiqa_store_set_attr_string(s, "/", "blocks", "stage0,stage1");
-    for (int i = 0; i < N && !rc; i++) {
-        float g[4][G1];
-        const void *data[4] = {g[0], g[1], g[2], g[3]};
-        for (int j = 0; j < 4; j++)
-            for (int k = 0; k < G1; k++) g[j][k] = (float)oiqa_rng_normal(&r);
-        char name[32];
-        name_of(i, name, sizeof name);
-        rc = oiqa_store_append(s, name, "in.png", "0", data);
-    }
-    if (rc) {
-        oiqa_store_discard(s);
-        return rc;
-    }
-    return oiqa_store_finish(s);
+    return test_write_global(global, &prov, N, GC, name_of, global_row, &r);
 }
 
 /* labels.csv (skipping image `skip`, naming `extra` when given) and

@@ -6,45 +6,26 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "models/tape_params.h"
 
 #define BN_MOMENTUM 0.1f
 #define BN_EPS 1e-5f
 
 typedef struct {
+    oiqa_tape_loader t;
     const oiqa_ckpt *ck;
     const char *path;
     oiqa_resnet_tape *net;
 } loader;
 
-/* A tensor of the checkpoint into p (shape checked against want, ndim
- * entries; want NULL: take the checkpoint's), registered as trainable. */
 static int load_param(loader *l, const char *name, int ndim, const int *want, oiqa_param *p)
 {
-    const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name);
-    if (!t) return oiqa_fail(OIQA_EXIT_DATA, l->path, "not a torchvision ResNet state dict: no %s", name);
-    int shape[OIQA_AG_MAX_DIMS];
-    if (t->ndim != ndim || ndim > OIQA_AG_MAX_DIMS)
-        return oiqa_fail(OIQA_EXIT_DATA, l->path, "%s has %d axes, expected %d", name, t->ndim, ndim);
-    for (int d = 0; d < ndim; d++) {
-        shape[d] = (int)t->shape[d];
-        if (want && want[d] > 0 && want[d] != shape[d])
-            return oiqa_fail(OIQA_EXIT_DATA, l->path, "%s: axis %d is %d, expected %d", name, d, shape[d], want[d]);
-    }
-    int rc = oiqa_param_init(p, name, ndim, shape);
-    if (!rc) rc = oiqa_ckpt_read_f32(l->ck, t, p->w);
-    if (!rc && l->net->n_params == OIQA_RESNET_TAPE_MAX_PARAMS)
-        rc = oiqa_fail(OIQA_EXIT_DATA, l->path, "more than %d parameters", OIQA_RESNET_TAPE_MAX_PARAMS);
-    if (!rc) l->net->params[l->net->n_params++] = p;
-    return rc;
+    return oiqa_tape_load_param(&l->t, name, ndim, want, p);
 }
 
 static int load_buffer(loader *l, const char *name, int C, float **out)
 {
-    const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name);
-    if (!t || t->numel != C)
-        return oiqa_fail(OIQA_EXIT_DATA, l->path, "not a torchvision ResNet state dict: no %s of %d values", name, C);
-    if (!(*out = malloc((size_t)C * sizeof(float)))) return oiqa_fail(OIQA_EXIT_DATA, l->path, "out of memory");
-    return oiqa_ckpt_read_f32(l->ck, t, *out);
+    return oiqa_tape_load_buffer(&l->t, name, (size_t)C, out);
 }
 
 static int load_bn(loader *l, const char *prefix, int C, oiqa_tape_bn *bn)
@@ -111,7 +92,8 @@ static int load_block(loader *l, int li, int bi, int cin, int stride, oiqa_tape_
 int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tape *net)
 {
     memset(net, 0, sizeof *net);
-    loader l = {ck, path, net};
+    loader l = {{ck, path, "a torchvision ResNet", net->params, &net->n_params, OIQA_RESNET_TAPE_MAX_PARAMS}, ck, path,
+                net};
     net->bottleneck = oiqa_ckpt_find(ck, "layer1.0.conv3.weight") != NULL;
     int rc = load_conv_bn(&l, "conv1", "bn1", 3, 7, 2, &net->stem);
     if (!rc) net->stem.pad = 3;
@@ -177,9 +159,7 @@ void oiqa_resnet_tape_free(oiqa_resnet_tape *net)
 
 oiqa_param *oiqa_resnet_tape_param(oiqa_resnet_tape *net, const char *name)
 {
-    for (int i = 0; i < net->n_params; i++)
-        if (!strcmp(net->params[i]->name, name)) return net->params[i];
-    return NULL;
+    return oiqa_tape_find_param(net->params, net->n_params, name);
 }
 
 oiqa_tape_bn *oiqa_resnet_tape_bn(oiqa_resnet_tape *net, const char *prefix)

@@ -4,8 +4,9 @@
  * and accumulates gradients into every input that needs one (Griewank &
  * Walther, "Evaluating Derivatives", the tape or "Wengert list" form).
  *
- * It also trains convolutional backbones on the CPU (nn/ag_cnn.c: conv2d,
- * batch norm, max pooling; issue 17).
+ * It also trains backbones on the CPU (issue 17): convolutional networks
+ * (nn/ag_cnn.c: conv2d, batch norm, pooling) and transformers
+ * (nn/ag_attention.c, nn/ag_seq.c: attention, token ops).
  *
  * Values are float32, row-major, up to 4 dimensions. A value is named by an
  * index on its tape (oiqa_agv); ops return -1 after a failure (the message
@@ -84,9 +85,6 @@ oiqa_agv oiqa_ag_quick_gelu(oiqa_ag *ag, oiqa_agv a); /* x sigmoid(1.702 x): CLI
 /* 1 where a > threshold, else 0, with a straight-through gradient clamped to
  * [-1, 1] (KD-OIQA's Bisign mask). */
 oiqa_agv oiqa_ag_bisign(oiqa_ag *ag, oiqa_agv a, float threshold);
-/* Concatenation (any number of parts) and slicing along the last dimension. */
-oiqa_agv oiqa_ag_concat(oiqa_ag *ag, const oiqa_agv *parts, int n);
-oiqa_agv oiqa_ag_slice(oiqa_ag *ag, oiqa_agv a, int start, int len);
 /* Same elements, another shape (numel must agree). */
 oiqa_agv oiqa_ag_reshape(oiqa_ag *ag, oiqa_agv a, int ndim, const int *shape);
 /* Reorders the dimensions: output dimension d is input dimension perm[d]. */
@@ -101,6 +99,38 @@ oiqa_agv oiqa_ag_im2col(oiqa_ag *ag, oiqa_agv x, int kh, int kw, int stride, int
 /* Inverted dropout: zero with probability p, scale the rest by 1/(1-p);
  * the identity in evaluation mode. */
 oiqa_agv oiqa_ag_dropout(oiqa_ag *ag, oiqa_agv a, float p, oiqa_rng *rng);
+
+/* ---- along an axis, and over tokens (nn/ag_seq.c); axis < 0 counts from the end ---- */
+/* Concatenation of any number of parts along an axis (they agree on the
+ * others); oiqa_ag_concat is along the last one. */
+oiqa_agv oiqa_ag_concat_axis(oiqa_ag *ag, const oiqa_agv *parts, int n, int axis);
+oiqa_agv oiqa_ag_concat(oiqa_ag *ag, const oiqa_agv *parts, int n);
+/* a[..., start : start + len, ...] along an axis (x[:, 0:1] is the class
+ * token of [B, T, D]); oiqa_ag_slice is along the last one. */
+oiqa_agv oiqa_ag_narrow(oiqa_ag *ag, oiqa_agv a, int axis, int start, int len);
+oiqa_agv oiqa_ag_slice(oiqa_ag *ag, oiqa_agv a, int start, int len);
+/* count copies of a along a new first dimension, [count, ...] (a class
+ * token for every image); backward sums them. */
+oiqa_agv oiqa_ag_repeat(oiqa_ag *ag, oiqa_agv a, int count);
+/* Rows of a seen as [R, D] (D its last dimension) at the given indices ->
+ * [n, D]: nn.Embedding's lookup when a is the table, and gathering tokens
+ * (CLIP's x[arange(B), eot]) from a reshaped [B*T, D]. Repeated indices add
+ * their gradients. */
+oiqa_agv oiqa_ag_take_rows(oiqa_ag *ag, oiqa_agv a, const int *rows, int n);
+/* Stochastic depth (Huang et al. 2016; timm's drop_path): each sample along
+ * the first dimension is zeroed with probability p and the others scaled by
+ * 1/(1-p); the identity in evaluation mode. */
+oiqa_agv oiqa_ag_drop_path(oiqa_ag *ag, oiqa_agv a, float p, oiqa_rng *rng);
+
+/* ---- attention (nn/ag_attention.c) ---- */
+/* Multi-head scaled dot-product attention, heads split along the channels:
+ * q [B, L, C], k and v [B, S, C] -> [B, L, C], per head
+ * softmax(q k^T / sqrt(C/heads) + mask) v. mask: [L, S] added to the scores
+ * (CLIP's causal mask, -inf above the diagonal) or NULL; read during the
+ * call only. oiqa_ag_attention_qkv takes a fused projection [B, L, 3C]
+ * (q, k, v blocks of channels, as CLIP's in_proj and timm's qkv store them). */
+oiqa_agv oiqa_ag_attention(oiqa_ag *ag, oiqa_agv q, oiqa_agv k, oiqa_agv v, int heads, const float *mask);
+oiqa_agv oiqa_ag_attention_qkv(oiqa_ag *ag, oiqa_agv qkv, int heads, const float *mask);
 
 /* ---- linear algebra and normalisation (nn/ag_linalg.c) ---- */
 /* a [..., M, K] x b [K, N] -> [..., M, N]; or batched b [..., K, N] with the

@@ -111,30 +111,15 @@ int oiqa_mha_init(oiqa_mha *m, const char *name, int dim, int heads, oiqa_rng *r
     return OIQA_OK;
 }
 
-/* [B, L, D] -> [B*heads, L, D/heads]. */
-static oiqa_agv split_heads(oiqa_ag *ag, oiqa_agv t, int heads)
-{
-    const int *s = oiqa_ag_shape(ag, t);
-    if (!s) return -1;
-    int B = s[0], L = s[1], D = s[2];
-    int s4[4] = {B, L, heads, D / heads}, perm[4] = {0, 2, 1, 3}, s3[3] = {B * heads, L, D / heads};
-    return oiqa_ag_reshape(ag, oiqa_ag_permute(ag, oiqa_ag_reshape(ag, t, 4, s4), perm), 3, s3);
-}
-
 oiqa_agv oiqa_mha_apply(oiqa_ag *ag, oiqa_mha *m, oiqa_agv x, oiqa_agv kv)
 {
     if (kv == -1) kv = x;
     const int *s = oiqa_ag_shape(ag, x);
     if (!s || oiqa_ag_ndim(ag, x) != 3 || s[2] != m->dim) return -1;
-    int B = s[0], L = s[1], hd = m->dim / m->heads;
-    oiqa_agv q = split_heads(ag, oiqa_linear_layer_apply(ag, &m->q, x), m->heads);
-    oiqa_agv k = split_heads(ag, oiqa_linear_layer_apply(ag, &m->k, kv), m->heads);
-    oiqa_agv v = split_heads(ag, oiqa_linear_layer_apply(ag, &m->v, kv), m->heads);
-    oiqa_agv scores = oiqa_ag_scale(ag, oiqa_ag_matmul(ag, q, oiqa_ag_transpose(ag, k)), 1.0f / sqrtf((float)hd));
-    oiqa_agv ctx = oiqa_ag_matmul(ag, oiqa_ag_softmax(ag, scores), v); /* [B*h, L, hd] */
-    int s4[4] = {B, m->heads, L, hd}, perm[4] = {0, 2, 1, 3}, s3[3] = {B, L, m->dim};
-    ctx = oiqa_ag_reshape(ag, oiqa_ag_permute(ag, oiqa_ag_reshape(ag, ctx, 4, s4), perm), 3, s3);
-    return oiqa_linear_layer_apply(ag, &m->o, ctx);
+    oiqa_agv q = oiqa_linear_layer_apply(ag, &m->q, x);
+    oiqa_agv k = oiqa_linear_layer_apply(ag, &m->k, kv);
+    oiqa_agv v = oiqa_linear_layer_apply(ag, &m->v, kv);
+    return oiqa_linear_layer_apply(ag, &m->o, oiqa_ag_attention(ag, q, k, v, m->heads, NULL));
 }
 
 void oiqa_mha_free(oiqa_mha *m)

@@ -78,4 +78,19 @@ static inline double ag_grad_check(const char *what, ag_build_fn build, oiqa_par
     return worst;
 }
 
+/* ag_grad_check on fresh parameters of the given shapes ({ndim, sizes...})
+ * holding N(0, 1) values from rng. */
+static inline double ag_fd_normal(const char *what, ag_build_fn build, const int (*shapes)[5], int np, oiqa_rng *rng)
+{
+    oiqa_param ps[AG_CHECK_MAX_PARAMS], *pp[AG_CHECK_MAX_PARAMS];
+    for (int i = 0; i < np; i++) {
+        oiqa_param_init(&ps[i], what, shapes[i][0], shapes[i] + 1);
+        for (size_t k = 0; k < ps[i].numel; k++) ps[i].w[k] = (float)oiqa_rng_normal(rng);
+        pp[i] = &ps[i];
+    }
+    double worst = ag_grad_check(what, build, pp, np);
+    for (int i = 0; i < np; i++) oiqa_param_free(&ps[i]);
+    return worst;
+}
+
 #endif

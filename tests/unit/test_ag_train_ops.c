@@ -22,15 +22,7 @@ static oiqa_rng rng;
 
 static double fd(const char *what, ag_build_fn build, const int (*shapes)[5], int np)
 {
-    oiqa_param ps[AG_CHECK_MAX_PARAMS], *pp[AG_CHECK_MAX_PARAMS];
-    for (int i = 0; i < np; i++) {
-        oiqa_param_init(&ps[i], what, shapes[i][0], shapes[i] + 1);
-        for (size_t k = 0; k < ps[i].numel; k++) ps[i].w[k] = (float)oiqa_rng_normal(&rng);
-        pp[i] = &ps[i];
-    }
-    double worst = ag_grad_check(what, build, pp, np);
-    for (int i = 0; i < np; i++) oiqa_param_free(&ps[i]);
-    return worst;
+    return ag_fd_normal(what, build, shapes, np, &rng);
 }
 
 static oiqa_agv b_silu(oiqa_ag *ag, oiqa_agv *p) { return ag_scalarize(ag, oiqa_ag_silu(ag, p[0])); }

@@ -227,7 +227,22 @@ bench_resnet_train() {
     done
 }
 
-all=(viewports viewports_gpu resnet vmamba iqa pseudoref train resnet_train gpu)
+# A ViT-B/16 training step (timm layout), batch 8 at 224^2, 2 threads: ours
+# on the tape against the same step in PyTorch (bench/vit_train_torch.py).
+bench_vit_train() {
+    local out ours peak theirs tpeak
+    echo "== vit-b/16 train step: batch 8 x 224x224, 2 threads"
+    out=$("$BENCHBIN/bench_vit_train" --batch 8 --image 224 --patch 16 --steps 3 --threads 2)
+    echo "$out"
+    ours=$(awk '/^OIQA_STEPS_PER_S/ {print $2}' <<< "$out"); peak=$(awk '/^OIQA_PEAK_MIB/ {print $2}' <<< "$out")
+    out=$("$PY" bench/vit_train_torch.py --batch 8 --image 224 --patch 16 --steps 3 --threads 2)
+    echo "$out"
+    theirs=$(awk '/^TORCH_STEPS_PER_S/ {print $2}' <<< "$out"); tpeak=$(awk '/^TORCH_PEAK_MIB/ {print $2}' <<< "$out")
+    awk -v o="$ours" -v t="$theirs" -v p="$peak" -v q="$tpeak" \
+        'BEGIN { printf "ratio vit_b16_train b8 224x224 ours/torch: %.2f (peak memory ours/torch %.2f)\n", o / t, p / q }'
+}
+
+all=(viewports viewports_gpu resnet vmamba iqa pseudoref train resnet_train vit_train gpu)
 for name in "${@:-${all[@]}}"; do
     case "$name" in
         viewports) bench_viewports ;;
@@ -238,6 +253,7 @@ for name in "${@:-${all[@]}}"; do
         pseudoref) bench_pseudoref ;;
         train) bench_train ;;
         resnet_train) bench_resnet_train ;;
+        vit_train) bench_vit_train ;;
         gpu) bench_gpu ;;
         *) echo "bench/run.sh: unknown benchmark '$name' (have: ${all[*]})" >&2; exit 2 ;;
     esac

@@ -29,15 +29,15 @@ static int cmp_double(const void *a, const void *b)
 
 typedef struct {
     int is_resnet;
-    oiqa_resnet50 resnet;
-    oiqa_resnet50_out rout;
+    oiqa_resnet resnet;
+    oiqa_resnet_out rout;
     oiqa_vmamba vmamba;
     oiqa_vmamba_out vout;
 } nets;
 
 static int run_once(oiqa_backend *be, nets *n, const oiqa_tensor *x)
 {
-    int rc = n->is_resnet ? oiqa_resnet50_forward_on(be, &n->resnet, x, &n->rout)
+    int rc = n->is_resnet ? oiqa_resnet_forward_on(be, &n->resnet, x, &n->rout)
                           : oiqa_vmamba_forward_on(be, &n->vmamba, x, &n->vout);
     return rc ? rc : be->ops->sync(be);
 }
@@ -47,9 +47,9 @@ static int load(const char *name, const char *weights, unsigned long long seed, 
     oiqa_ckpt *ck = NULL;
     int rc;
     if ((n->is_resnet = !strcmp(name, "resnet50"))) {
-        if (weights) return oiqa_resnet50_load_file(weights, &n->resnet);
-        rc = oiqa_resnet50_random_ckpt(seed, &ck);
-        if (!rc) rc = oiqa_resnet50_load(ck, "random", &n->resnet);
+        if (weights) return oiqa_resnet_load_file(weights, &oiqa_resnet50_depth, &n->resnet);
+        rc = oiqa_resnet_random_ckpt(&oiqa_resnet50_depth, seed, &ck);
+        if (!rc) rc = oiqa_resnet_load(ck, "random", &oiqa_resnet50_depth, &n->resnet);
         oiqa_ckpt_close(ck);
         return rc;
     }
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     oiqa_backend_close(be);
     oiqa_tensor_free(&host);
     free(t);
-    if (n.is_resnet) oiqa_resnet50_free(&n.resnet);
+    if (n.is_resnet) oiqa_resnet_free(&n.resnet);
     else oiqa_vmamba_free(&n.vmamba);
     return 0;
 }

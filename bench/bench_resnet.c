@@ -26,21 +26,22 @@ static double conv_macs(const oiqa_conv2d *c, int oh, int ow) { return (double)o
 static int out_size(const oiqa_conv2d *c, int in) { return oiqa_conv2d_out_size(in, c->kh, c->stride, c->pad); }
 
 /* Multiply-adds of a forward on an h x w image, walked from the loaded net. */
-static double resnet_macs(const oiqa_resnet50 *net, int h, int w)
+static double resnet_macs(const oiqa_resnet *net, int h, int w)
 {
     const oiqa_conv2d *stem = &net->stem.conv;
     h = out_size(stem, h), w = out_size(stem, w);
     double macs = conv_macs(stem, h, w);
     h = (h + 2 - 3) / 2 + 1, w = (w + 2 - 3) / 2 + 1; /* maxpool 3x3/2 pad 1 */
-    for (int b = 0; b < OIQA_RESNET50_BLOCKS; b++) {
-        const oiqa_bottleneck *bl = &net->blocks[b];
-        macs += conv_macs(&bl->conv1.conv, h, w);
-        int oh = out_size(&bl->conv2.conv, h), ow = out_size(&bl->conv2.conv, w);
-        macs += conv_macs(&bl->conv2.conv, oh, ow) + conv_macs(&bl->conv3.conv, oh, ow);
-        if (bl->has_downsample) macs += conv_macs(&bl->downsample.conv, oh, ow);
-        h = oh, w = ow;
+    for (int b = 0; b < net->plan.n_blocks; b++) {
+        const oiqa_resnet_block *bl = &net->blocks[b];
+        for (int j = 0; j < net->plan.convs_per_block; j++) {
+            const oiqa_conv2d *c = &bl->conv[j].conv;
+            h = out_size(c, h), w = out_size(c, w);
+            macs += conv_macs(c, h, w);
+        }
+        if (bl->has_downsample) macs += conv_macs(&bl->downsample.conv, h, w);
     }
-    return macs + (double)OIQA_RESNET50_FEATURES * OIQA_RESNET50_CLASSES;
+    return macs + (double)net->plan.channels[3] * net->classes;
 }
 
 /* OpenBLAS's sgemm rate on 2048^3 (the ceiling a conv-as-GEMM can reach). */
@@ -74,8 +75,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
     }
     oiqa_threads_set(threads);
-    oiqa_resnet50 net;
-    if (oiqa_resnet50_load_file(argv[1], &net)) {
+    oiqa_resnet net;
+    if (oiqa_resnet_load_file(argv[1], &oiqa_resnet50_depth, &net)) {
         fprintf(stderr, "bench_resnet: %s\n", oiqa_errmsg());
         return 1;
     }
@@ -86,12 +87,12 @@ int main(int argc, char **argv)
         s = s * 1664525u + 1013904223u;
         x.data[i] = (float)(s >> 8) / 16777216.0f * 4.0f - 2.0f; /* like normalised pixels */
     }
-    oiqa_resnet50_out out = {0};
-    if (oiqa_resnet50_forward(&net, &x, &out, 0)) return 1; /* warm-up */
+    oiqa_resnet_out out = {0};
+    if (oiqa_resnet_forward(&net, &x, &out, 0)) return 1; /* warm-up */
     double *t = malloc(sizeof(double) * (size_t)reps);
     for (int r = 0; r < reps; r++) {
         double t0 = oiqa_now_seconds();
-        oiqa_resnet50_forward(&net, &x, &out, 0);
+        oiqa_resnet_forward(&net, &x, &out, 0);
         t[r] = oiqa_now_seconds() - t0;
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
@@ -108,8 +109,8 @@ int main(int argc, char **argv)
            ru.ru_maxrss / 1024.0);
     printf("OIQA_IMAGES_PER_S %.4f\n", batch / med);
     free(t);
-    oiqa_resnet50_out_free(&out);
+    oiqa_resnet_out_free(&out);
     oiqa_tensor_free(&x);
-    oiqa_resnet50_free(&net);
+    oiqa_resnet_free(&net);
     return 0;
 }

@@ -12,11 +12,16 @@
 #include "models/imagenet.h"
 #include "nn/pool.h"
 
-extern const oiqa_extractor_kind oiqa_resnet50_extractor, oiqa_vmamba_t_v0_extractor, oiqa_vmamba_t_s2l5_extractor,
+extern const oiqa_extractor_kind oiqa_resnet18_extractor, oiqa_resnet34_extractor, oiqa_resnet50_extractor,
+    oiqa_resnet101_extractor, oiqa_resnet152_extractor, oiqa_vmamba_t_v0_extractor, oiqa_vmamba_t_s2l5_extractor,
     oiqa_vmamba_t_s1l8_extractor;
 
 static const oiqa_extractor_kind *const EXTRACTORS[] = {
+    &oiqa_resnet18_extractor,
+    &oiqa_resnet34_extractor,
     &oiqa_resnet50_extractor,
+    &oiqa_resnet101_extractor,
+    &oiqa_resnet152_extractor,
     &oiqa_vmamba_t_v0_extractor,
     &oiqa_vmamba_t_s2l5_extractor,
     &oiqa_vmamba_t_s1l8_extractor,
@@ -182,6 +187,17 @@ typedef struct {
     float *const *mean, *const *std;
 } stats_request;
 
+/* A row's maps must have the channels it declares: the stages size their
+ * datasets and buffers from the row. */
+static int check_channels(const oiqa_extractor_kind *k, const oiqa_tensor *const *maps)
+{
+    for (int b = 0; b < k->n_blocks; b++)
+        if (maps[b] && maps[b]->c != k->blocks[b].channels)
+            return oiqa_fail(OIQA_EXIT_DATA, NULL, "%s: block %s has %d channels, the backbone declares %d", k->name,
+                             k->blocks[b].name, maps[b]->c, k->blocks[b].channels);
+    return OIQA_OK;
+}
+
 static int forward_on_device(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const oiqa_tensor **maps,
                              const stats_request *stats)
 {
@@ -198,6 +214,7 @@ static int forward_on_device(oiqa_extractor *ex, const float *rgb, int n, int h,
         if (!rc) rc = be->ops->normalize(be, rgb + (size_t)i0 * h * w * 3, OIQA_IMAGENET_MEAN, OIQA_IMAGENET_STD,
                                          &ex->x_dev);
         if (!rc) rc = ex->kind->forward_on(ex->state, be, &ex->x_dev, dev);
+        if (!rc) rc = check_channels(ex->kind, dev);
         for (int b = 0; maps && b < ex->kind->n_blocks && !rc; b++) {
             const oiqa_tensor *d = dev[b];
             rc = oiqa_be_tensor_ensure(oiqa_backend_cpu(), &ex->host[b], n, d->h, d->w, d->c);
@@ -216,7 +233,8 @@ static int forward_on_device(oiqa_extractor *ex, const float *rgb, int n, int h,
 int oiqa_extractor_forward(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const oiqa_tensor **maps)
 {
     if (ex->be && ex->be->device == OIQA_DEVICE_CUDA) return forward_on_device(ex, rgb, n, h, w, maps, NULL);
-    return ex->kind->forward(ex->state, rgb, n, h, w, maps);
+    int rc = ex->kind->forward(ex->state, rgb, n, h, w, maps);
+    return rc ? rc : check_channels(ex->kind, maps);
 }
 
 int oiqa_extractor_forward_stats(oiqa_extractor *ex, const float *rgb, int n, int h, int w, const int *blocks,
@@ -224,8 +242,9 @@ int oiqa_extractor_forward_stats(oiqa_extractor *ex, const float *rgb, int n, in
 {
     stats_request req = {blocks, n_blocks, mean, std};
     if (ex->be && ex->be->device == OIQA_DEVICE_CUDA) return forward_on_device(ex, rgb, n, h, w, NULL, &req);
-    const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS];
+    const oiqa_tensor *maps[OIQA_EXTRACTOR_MAX_BLOCKS] = {0};
     int rc = ex->kind->forward(ex->state, rgb, n, h, w, maps);
+    if (!rc) rc = check_channels(ex->kind, maps);
     for (int i = 0; i < n_blocks && !rc; i++) oiqa_channel_mean_std(maps[blocks[i]], mean[i], std[i], 1);
     return rc;
 }

@@ -1,6 +1,7 @@
-/* Loading a torchvision ResNet-50 state dict (models/resnet.h): the expected
- * key list with shapes, the missing/unexpected/mis-shaped check, and BN
- * folding. Key names follow torchvision models/resnet.py (BACKBONES.md §1). */
+/* Loading a torchvision ResNet state dict (models/resnet.h): the expected
+ * key list with shapes from the plan (models/resnet_desc.h), the
+ * missing/unexpected/mis-shaped check, and BN folding. Key names follow
+ * torchvision models/resnet.py (BACKBONES.md §1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,31 +34,17 @@ static int add_conv_bn(oiqa_key_list *l, const char *conv, const char *bn, int c
     return OIQA_OK;
 }
 
-/* Every float tensor of torchvision's resnet50() state dict, in its order. */
-static int expected_keys(oiqa_key_list *l)
+/* Every float tensor of torchvision's state dict of the plan, in its order;
+ * fc when the checkpoint has one. */
+static int expected_keys(const oiqa_resnet_plan *p, int classes, oiqa_key_list *l)
 {
-    int rc = add_conv_bn(l, "conv1", "bn1", 64, 3, 7);
-    int cin = 64;
-    for (int s = 0; s < OIQA_RESNET50_STAGES && !rc; s++) {
-        int planes = OIQA_RESNET50_STAGE_PLANES[s];
-        for (int b = 0; b < OIQA_RESNET50_STAGE_BLOCKS[s] && !rc; b++) {
-            char conv[48], bn[48];
-            int widths[3][3] = {{planes, cin, 1}, {planes, planes, 3}, {4 * planes, planes, 1}};
-            for (int j = 0; j < 3 && !rc; j++) {
-                snprintf(conv, sizeof conv, "layer%d.%d.conv%d", s + 1, b, j + 1);
-                snprintf(bn, sizeof bn, "layer%d.%d.bn%d", s + 1, b, j + 1);
-                rc = add_conv_bn(l, conv, bn, widths[j][0], widths[j][1], widths[j][2]);
-            }
-            if (b == 0 && !rc) {
-                snprintf(conv, sizeof conv, "layer%d.0.downsample.0", s + 1);
-                snprintf(bn, sizeof bn, "layer%d.0.downsample.1", s + 1);
-                rc = add_conv_bn(l, conv, bn, 4 * planes, cin, 1);
-            }
-            cin = 4 * planes;
-        }
+    int rc = OIQA_OK;
+    for (int i = 0; i < p->n_convs && !rc; i++) {
+        const oiqa_resnet_conv_spec *c = &p->conv[i];
+        rc = add_conv_bn(l, c->conv, c->bn, c->cout, c->cin, c->k);
     }
-    if (!rc) rc = add_key(l, "fc.weight", 2, OIQA_RESNET50_CLASSES, OIQA_RESNET50_FEATURES, 0, 0);
-    if (!rc) rc = add_key(l, "fc.bias", 1, OIQA_RESNET50_CLASSES, 0, 0, 0);
+    if (!rc && classes) rc = add_key(l, "fc.weight", 2, classes, p->channels[3], 0, 0);
+    if (!rc && classes) rc = add_key(l, "fc.bias", 1, classes, 0, 0, 0);
     return rc;
 }
 
@@ -70,10 +57,12 @@ static int is_batches_tracked(const char *name)
 
 /* Compares the checkpoint's keys with the expected list (models/keycheck.h);
  * BatchNorm's num_batches_tracked counters are optional. */
-static int check_keys(const oiqa_ckpt *ck, const char *path, const oiqa_key_list *l)
+static int check_keys(const oiqa_ckpt *ck, const char *path, const oiqa_resnet_depth *d, const oiqa_key_list *l)
 {
     const oiqa_key_rules rules = {.ignored = is_batches_tracked};
-    return oiqa_check_state_dict(ck, path, l, &rules, "a torchvision ResNet-50 state dict");
+    char what[64];
+    snprintf(what, sizeof what, "a torchvision %s state dict", d->title);
+    return oiqa_check_state_dict(ck, path, l, &rules, what);
 }
 
 static int read_key(const oiqa_ckpt *ck, const char *path, const char *name, float *dst)
@@ -116,62 +105,60 @@ static int load_folded(const oiqa_ckpt *ck, const char *path, const char *conv_k
     return rc;
 }
 
-static int load_weights(const oiqa_ckpt *ck, const char *path, oiqa_resnet50 *net)
+static int load_weights(const oiqa_ckpt *ck, const char *path, oiqa_resnet *net)
 {
-    int rc = load_folded(ck, path, "conv1", "bn1", 64, 3, 7, 2, 3, &net->stem);
-    int cin = 64, block = 0;
-    for (int s = 0; s < OIQA_RESNET50_STAGES && !rc; s++) {
-        int planes = OIQA_RESNET50_STAGE_PLANES[s], stride = s == 0 ? 1 : 2;
-        for (int b = 0; b < OIQA_RESNET50_STAGE_BLOCKS[s] && !rc; b++, block++) {
-            oiqa_bottleneck *bk = &net->blocks[block];
-            char conv[48], bn[48];
-            int st = b == 0 ? stride : 1; /* v1.5: the stride is on the 3x3 */
-            snprintf(conv, sizeof conv, "layer%d.%d.conv1", s + 1, b);
-            snprintf(bn, sizeof bn, "layer%d.%d.bn1", s + 1, b);
-            rc = load_folded(ck, path, conv, bn, planes, cin, 1, 1, 0, &bk->conv1);
-            snprintf(conv, sizeof conv, "layer%d.%d.conv2", s + 1, b);
-            snprintf(bn, sizeof bn, "layer%d.%d.bn2", s + 1, b);
-            if (!rc) rc = load_folded(ck, path, conv, bn, planes, planes, 3, st, 1, &bk->conv2);
-            snprintf(conv, sizeof conv, "layer%d.%d.conv3", s + 1, b);
-            snprintf(bn, sizeof bn, "layer%d.%d.bn3", s + 1, b);
-            if (!rc) rc = load_folded(ck, path, conv, bn, 4 * planes, planes, 1, 1, 0, &bk->conv3);
-            if (b == 0 && !rc) {
-                snprintf(conv, sizeof conv, "layer%d.0.downsample.0", s + 1);
-                snprintf(bn, sizeof bn, "layer%d.0.downsample.1", s + 1);
-                rc = load_folded(ck, path, conv, bn, 4 * planes, cin, 1, st, 0, &bk->downsample);
-                bk->has_downsample = 1;
-            }
-            cin = 4 * planes;
-        }
+    int rc = OIQA_OK;
+    for (int i = 0; i < net->plan.n_convs && !rc; i++) {
+        const oiqa_resnet_conv_spec *c = &net->plan.conv[i];
+        oiqa_folded_conv *fc = c->role == OIQA_RESNET_ROLE_STEM   ? &net->stem
+                               : c->role == OIQA_RESNET_ROLE_DOWN ? &net->blocks[c->block].downsample
+                                                                  : &net->blocks[c->block].conv[c->role];
+        if (c->role == OIQA_RESNET_ROLE_DOWN) net->blocks[c->block].has_downsample = 1;
+        rc = load_folded(ck, path, c->conv, c->bn, c->cout, c->cin, c->k, c->stride, c->pad, fc);
     }
-    if (rc) return rc;
-    net->fc_weight = malloc(sizeof(float) * OIQA_RESNET50_CLASSES * OIQA_RESNET50_FEATURES);
-    net->fc_bias = malloc(sizeof(float) * OIQA_RESNET50_CLASSES);
+    if (rc || !net->classes) return rc;
+    net->fc_weight = malloc(sizeof(float) * (size_t)net->classes * net->plan.channels[3]);
+    net->fc_bias = malloc(sizeof(float) * (size_t)net->classes);
     if (!net->fc_weight || !net->fc_bias) return oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
     rc = read_key(ck, path, "fc.weight", net->fc_weight);
     if (!rc) rc = read_key(ck, path, "fc.bias", net->fc_bias);
     return rc;
 }
 
-int oiqa_resnet50_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet50 *net)
+/* The stem width (conv1's outputs) and fc's classes (0: none) as the
+ * checkpoint has them; the key check then holds every other shape to them. */
+static void sizes_of(const oiqa_ckpt *ck, int *width, int *classes)
+{
+    const oiqa_ck_tensor *t = oiqa_ckpt_find(ck, "conv1.weight");
+    *width = t && t->ndim == 4 && t->shape[0] > 0 && t->shape[0] <= 4096 ? (int)t->shape[0] : 64;
+    t = oiqa_ckpt_find(ck, "fc.weight");
+    *classes = t && t->ndim == 2 && t->shape[0] > 0 && t->shape[0] <= 1 << 20 ? (int)t->shape[0] : 0;
+    if (!t && oiqa_ckpt_find(ck, "fc.bias")) *classes = 1000; /* a lone bias: report fc.weight missing */
+}
+
+int oiqa_resnet_load(const oiqa_ckpt *ck, const char *path, const oiqa_resnet_depth *depth, oiqa_resnet *net)
 {
     memset(net, 0, sizeof *net);
+    int width, classes;
+    sizes_of(ck, &width, &classes);
+    oiqa_resnet_plan_make(depth, width, &net->plan);
+    net->classes = classes;
     oiqa_key_list keys = {0};
-    int rc = expected_keys(&keys);
-    if (!rc) rc = check_keys(ck, path, &keys);
+    int rc = expected_keys(&net->plan, classes, &keys);
+    if (!rc) rc = check_keys(ck, path, depth, &keys);
     oiqa_key_list_free(&keys);
     if (!rc) rc = load_weights(ck, path, net);
-    if (rc) oiqa_resnet50_free(net);
+    if (rc) oiqa_resnet_free(net);
     return rc;
 }
 
-int oiqa_resnet50_load_file(const char *path, oiqa_resnet50 *net)
+int oiqa_resnet_load_file(const char *path, const oiqa_resnet_depth *depth, oiqa_resnet *net)
 {
     memset(net, 0, sizeof *net);
     oiqa_ckpt *ck = NULL;
     int rc = oiqa_ckpt_open(path, &ck);
     if (rc) return rc;
-    rc = oiqa_resnet50_load(ck, path, net);
+    rc = oiqa_resnet_load(ck, path, depth, net);
     oiqa_ckpt_close(ck);
     return rc;
 }
@@ -184,17 +171,16 @@ static void free_folded(oiqa_folded_conv *fc)
     memset(fc, 0, sizeof *fc);
 }
 
-void oiqa_resnet50_free(oiqa_resnet50 *net)
+void oiqa_resnet_free(oiqa_resnet *net)
 {
     free_folded(&net->stem);
-    for (int b = 0; b < OIQA_RESNET50_BLOCKS; b++) {
-        free_folded(&net->blocks[b].conv1);
-        free_folded(&net->blocks[b].conv2);
-        free_folded(&net->blocks[b].conv3);
+    for (int b = 0; b < OIQA_RESNET_MAX_BLOCKS; b++) {
+        for (int j = 0; j < 3; j++) free_folded(&net->blocks[b].conv[j]);
         free_folded(&net->blocks[b].downsample);
         net->blocks[b].has_downsample = 0;
     }
     free(net->fc_weight);
     free(net->fc_bias);
     net->fc_weight = net->fc_bias = NULL;
+    net->classes = 0;
 }

@@ -1,8 +1,9 @@
-/* Random torchvision-style ResNet-50 weights; see models/resnet_random.h. */
+/* Random torchvision-style ResNet weights; see models/resnet_random.h. */
 #include "models/resnet_random.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/error.h"
 #include "base/rng.h"
@@ -44,44 +45,31 @@ static int add_uniform(oiqa_ckpt *ck, oiqa_rng *rng, const char *name, int ndim,
     return OIQA_OK;
 }
 
-static int add_bottleneck(oiqa_ckpt *ck, oiqa_rng *rng, int stage, int block, int cin, int planes)
-{
-    char p[64], name[96];
-    snprintf(p, sizeof p, "layer%d.%d", stage + 1, block);
-    const int convs[3][3] = {{planes, cin, 1}, {planes, planes, 3}, {4 * planes, planes, 1}};
-    for (int k = 0; k < 3; k++) {
-        snprintf(name, sizeof name, "%s.conv%d.weight", p, k + 1);
-        if (add_conv(ck, rng, name, convs[k][0], convs[k][1], convs[k][2])) return OIQA_EXIT_DATA;
-        snprintf(name, sizeof name, "%s.bn%d", p, k + 1);
-        if (add_bn(ck, name, convs[k][0])) return OIQA_EXIT_DATA;
-    }
-    if (block == 0) {
-        snprintf(name, sizeof name, "%s.downsample.0.weight", p);
-        if (add_conv(ck, rng, name, 4 * planes, cin, 1)) return OIQA_EXIT_DATA;
-        snprintf(name, sizeof name, "%s.downsample.1", p);
-        if (add_bn(ck, name, 4 * planes)) return OIQA_EXIT_DATA;
-    }
-    return OIQA_OK;
-}
-
-int oiqa_resnet50_random_ckpt(uint64_t seed, oiqa_ckpt **out)
+int oiqa_resnet_random_ckpt(const oiqa_resnet_depth *depth, uint64_t seed, oiqa_ckpt **out)
 {
     char label[48];
     snprintf(label, sizeof label, "random:%llu", (unsigned long long)seed);
     oiqa_ckpt *ck;
     int rc = oiqa_ckpt_new(label, &ck);
     if (rc) return rc;
+    oiqa_resnet_plan *plan = malloc(sizeof *plan);
+    if (!plan) {
+        oiqa_ckpt_close(ck);
+        return oiqa_fail(OIQA_EXIT_DATA, label, "out of memory");
+    }
+    oiqa_resnet_plan_make(depth, 64, plan);
     oiqa_rng rng;
     oiqa_rng_seed(&rng, seed);
-    rc = add_conv(ck, &rng, "conv1.weight", 64, 3, 7) || add_bn(ck, "bn1", 64) ? OIQA_EXIT_DATA : OIQA_OK;
-    int cin = 64;
-    for (int s = 0; s < OIQA_RESNET50_STAGES && !rc; s++)
-        for (int b = 0; b < OIQA_RESNET50_STAGE_BLOCKS[s] && !rc; b++) {
-            rc = add_bottleneck(ck, &rng, s, b, cin, OIQA_RESNET50_STAGE_PLANES[s]);
-            cin = 4 * OIQA_RESNET50_STAGE_PLANES[s];
-        }
-    double bound = 1.0 / sqrt((double)OIQA_RESNET50_FEATURES);
-    int64_t fc_w[2] = {OIQA_RESNET50_CLASSES, OIQA_RESNET50_FEATURES}, fc_b[1] = {OIQA_RESNET50_CLASSES};
+    for (int i = 0; i < plan->n_convs && !rc; i++) {
+        const oiqa_resnet_conv_spec *c = &plan->conv[i];
+        char name[96];
+        snprintf(name, sizeof name, "%s.weight", c->conv);
+        if (add_conv(ck, &rng, name, c->cout, c->cin, c->k) || add_bn(ck, c->bn, c->cout)) rc = OIQA_EXIT_DATA;
+    }
+    int features = plan->channels[3];
+    free(plan);
+    double bound = 1.0 / sqrt((double)features);
+    int64_t fc_w[2] = {1000, features}, fc_b[1] = {1000};
     if (!rc && (add_uniform(ck, &rng, "fc.weight", 2, fc_w, bound) || add_uniform(ck, &rng, "fc.bias", 1, fc_b, bound)))
         rc = OIQA_EXIT_DATA;
     if (rc) {

@@ -50,43 +50,41 @@ static int load_bn(loader *l, const char *prefix, int C, oiqa_tape_bn *bn)
     return OIQA_OK;
 }
 
-/* conv "<conv>.weight" [O, Cin, k, k] and BN "<bn>" of O channels. */
-static int load_conv_bn(loader *l, const char *conv, const char *bnp, int cin, int k, int stride,
-                        oiqa_tape_conv_bn *cb)
+/* One conv of the plan and its BN. */
+static int load_conv_bn(loader *l, const oiqa_resnet_conv_spec *c, oiqa_tape_conv_bn *cb)
 {
     char name[160];
-    snprintf(name, sizeof name, "%s.weight", conv);
-    int want[4] = {0, cin, k, k};
+    snprintf(name, sizeof name, "%s.weight", c->conv);
+    int want[4] = {c->cout, c->cin, c->k, c->k};
     int rc = load_param(l, name, 4, want, &cb->w);
     if (rc) return rc;
-    cb->stride = stride, cb->pad = k / 2;
-    return load_bn(l, bnp, cb->w.shape[0], &cb->bn);
+    cb->stride = c->stride, cb->pad = c->pad;
+    return load_bn(l, c->bn, c->cout, &cb->bn);
 }
 
-static int load_block(loader *l, int li, int bi, int cin, int stride, oiqa_tape_block *b)
+/* The structure as the checkpoint has it: block kind, blocks per layer,
+ * stem width; a depth of the table when one matches. */
+static int depth_of(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tape *net)
 {
-    char conv[96], bn[96];
-    int rc = OIQA_OK, c = cin;
-    b->n_conv = l->net->bottleneck ? 3 : 2;
-    for (int k = 0; k < b->n_conv && !rc; k++) {
-        snprintf(conv, sizeof conv, "layer%d.%d.conv%d", li + 1, bi, k + 1);
-        snprintf(bn, sizeof bn, "layer%d.%d.bn%d", li + 1, bi, k + 1);
-        /* BasicBlock: 3x3 (stride), 3x3; Bottleneck (v1.5): 1x1, 3x3 (stride), 1x1. */
-        int ks = l->net->bottleneck && k != 1 ? 1 : 3;
-        int s = (l->net->bottleneck ? k == 1 : k == 0) ? stride : 1;
-        rc = load_conv_bn(l, conv, bn, c, ks, s, &b->conv[k]);
-        if (!rc) c = b->conv[k].w.shape[0];
+    net->depth.kind = oiqa_ckpt_find(ck, "layer1.0.conv3.weight") ? OIQA_RESNET_BOTTLENECK : OIQA_RESNET_BASIC;
+    int total = 0;
+    for (int li = 0; li < 4; li++) {
+        char name[64];
+        int n = 0;
+        for (;; n++) {
+            snprintf(name, sizeof name, "layer%d.%d.conv1.weight", li + 1, n);
+            if (!oiqa_ckpt_find(ck, name)) break;
+        }
+        if (n == 0)
+            return oiqa_fail(OIQA_EXIT_DATA, path, "not a torchvision ResNet state dict: no layer%d.0.conv1.weight",
+                             li + 1);
+        net->depth.blocks[li] = n, total += n;
     }
-    snprintf(conv, sizeof conv, "layer%d.%d.downsample.0.weight", li + 1, bi);
-    b->has_down = oiqa_ckpt_find(l->ck, conv) != NULL;
-    if (!rc && b->has_down) {
-        snprintf(conv, sizeof conv, "layer%d.%d.downsample.0", li + 1, bi);
-        snprintf(bn, sizeof bn, "layer%d.%d.downsample.1", li + 1, bi);
-        rc = load_conv_bn(l, conv, bn, cin, 1, stride, &b->down);
-    }
-    if (!rc && !b->has_down && (stride != 1 || cin != c))
-        rc = oiqa_fail(OIQA_EXIT_DATA, l->path, "layer%d.%d changes the shape but has no downsample", li + 1, bi);
-    return rc;
+    if (total > OIQA_RESNET_MAX_BLOCKS) return oiqa_fail(OIQA_EXIT_DATA, path, "more than %d blocks", OIQA_RESNET_MAX_BLOCKS);
+    const oiqa_resnet_depth *known = oiqa_resnet_depth_match(net->depth.kind, net->depth.blocks);
+    if (known) net->depth = *known;
+    else net->depth.name = "resnet", net->depth.title = "ResNet";
+    return OIQA_OK;
 }
 
 int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tape *net)
@@ -94,31 +92,36 @@ int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tap
     memset(net, 0, sizeof *net);
     loader l = {{ck, path, "a torchvision ResNet", net->params, &net->n_params, OIQA_RESNET_TAPE_MAX_PARAMS}, ck, path,
                 net};
-    net->bottleneck = oiqa_ckpt_find(ck, "layer1.0.conv3.weight") != NULL;
-    int rc = load_conv_bn(&l, "conv1", "bn1", 3, 7, 2, &net->stem);
-    if (!rc) net->stem.pad = 3;
-    int c = rc ? 0 : net->stem.w.shape[0];
-    for (int li = 0; li < 4 && !rc; li++) {
-        char name[64];
-        int n = 0;
-        for (;; n++) {
-            snprintf(name, sizeof name, "layer%d.%d.conv1.weight", li + 1, n);
-            if (!oiqa_ckpt_find(ck, name)) break;
-        }
-        if (n == 0) {
-            rc = oiqa_fail(OIQA_EXIT_DATA, path, "not a torchvision ResNet state dict: no layer%d.0.conv1.weight",
-                           li + 1);
-            break;
-        }
-        net->n_blocks[li] = n;
-        net->layer[li] = calloc((size_t)n, sizeof(oiqa_tape_block));
-        if (!net->layer[li]) rc = oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
-        for (int bi = 0; bi < n && !rc; bi++) {
-            rc = load_block(&l, li, bi, c, bi == 0 && li > 0 ? 2 : 1, &net->layer[li][bi]);
-            if (!rc) c = net->layer[li][bi].conv[net->layer[li][bi].n_conv - 1].w.shape[0];
-        }
-        net->channels[li] = c;
+    const oiqa_ck_tensor *stem = oiqa_ckpt_find(ck, "conv1.weight");
+    if (!stem || stem->ndim != 4 || stem->shape[0] < 1 || stem->shape[0] > 4096)
+        return oiqa_fail(OIQA_EXIT_DATA, path, "not a torchvision ResNet state dict: no conv1.weight [w, 3, 7, 7]");
+    int rc = depth_of(ck, path, net);
+    oiqa_resnet_plan *plan = rc ? NULL : malloc(sizeof *plan);
+    if (!rc && !plan) rc = oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
+    if (!rc) {
+        oiqa_resnet_plan_make(&net->depth, (int)stem->shape[0], plan);
+        net->bottleneck = net->depth.kind == OIQA_RESNET_BOTTLENECK;
+        memcpy(net->n_blocks, net->depth.blocks, sizeof net->n_blocks);
+        memcpy(net->channels, plan->channels, sizeof net->channels);
     }
+    for (int li = 0; li < 4 && !rc; li++)
+        if (!(net->layer[li] = calloc((size_t)net->n_blocks[li], sizeof(oiqa_tape_block))))
+            rc = oiqa_fail(OIQA_EXIT_DATA, path, "out of memory");
+    for (int i = 0; !rc && i < plan->n_convs; i++) {
+        const oiqa_resnet_conv_spec *c = &plan->conv[i];
+        if (c->role == OIQA_RESNET_ROLE_STEM) {
+            rc = load_conv_bn(&l, c, &net->stem);
+            continue;
+        }
+        int li = plan->stage_of[c->block], bi = c->block;
+        for (int k = 0; k < li; k++) bi -= net->n_blocks[k];
+        oiqa_tape_block *b = &net->layer[li][bi];
+        b->n_conv = plan->convs_per_block;
+        if (c->role == OIQA_RESNET_ROLE_DOWN) b->has_down = 1;
+        rc = load_conv_bn(&l, c, c->role == OIQA_RESNET_ROLE_DOWN ? &b->down : &b->conv[c->role]);
+    }
+    free(plan);
+    int c = net->channels[3];
     net->has_fc = !rc && oiqa_ckpt_find(ck, "fc.weight") != NULL;
     if (net->has_fc) {
         int want[2] = {0, c};

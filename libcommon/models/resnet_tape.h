@@ -2,8 +2,8 @@
  * autograd tape (nn/ag.h): the trainable form of the backbone, for the
  * methods that fine-tune it (issue 17; KD-OIQA's ResNet-18 teacher and
  * student). BasicBlock networks (ResNet-18, -34) and Bottleneck ones
- * (ResNet-50, -101, -152) are read from a torchvision state dict (any width:
- * the sizes come from the tensors), parameters named by their state-dict
+ * (ResNet-50, -101, -152) are read from a torchvision state dict (any stem
+ * width, from conv1; the block counts from the keys), parameters named by their state-dict
  * keys so gradients and checkpoints line up with PyTorch's.
  *
  * BatchNorm runs in train mode (batch statistics; running statistics
@@ -11,13 +11,15 @@
  * counted) or with the running statistics (eval, and frozen-statistics
  * fine-tuning), as the caller asks per forward.
  *
- * The fast inference path (models/resnet.h: BN folded, Winograd, CUDA) is a
- * separate implementation today; tests/unit/test_resnet_tape.c holds the
- * two to the same fixtures. */
+ * The structure comes from the ResNet plan (models/resnet_desc.h) that the
+ * fast inference form (models/resnet.h: BN folded, Winograd, CUDA) is built
+ * from too; tests/unit/test_resnet_tape.c holds the two forms to each other
+ * in eval mode and to the fixtures. */
 #ifndef OIQA_MODELS_RESNET_TAPE_H
 #define OIQA_MODELS_RESNET_TAPE_H
 
 #include "io/ckpt.h"
+#include "models/resnet_desc.h"
 #include "nn/ag.h"
 
 typedef struct {
@@ -43,6 +45,7 @@ typedef struct {
 #define OIQA_RESNET_TAPE_MAX_PARAMS 512
 
 typedef struct {
+    oiqa_resnet_depth depth; /* as the checkpoint has it (a table entry's copy when one matches) */
     int bottleneck;
     int n_blocks[4];
     int channels[4]; /* output channels of layer1..layer4 */

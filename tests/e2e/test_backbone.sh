@@ -43,15 +43,31 @@ run "$H5" ls rg.h5
 [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -qE '^/global/layer4/mean +float32 \[2,2048\]' &&
     pass backbone_resnet_global || fail backbone_resnet_global "$OUT $ERR"
 
+# --- the ResNet family: ResNet-18 (BasicBlocks) with its layer3 maps, the cached cut
+# a trainable backbone fine-tunes above; and the fixture's ResNet-18 weights
+run "$B" --arch resnet18 vp.h5 --weights random:4 --blocks layer3,layer4 --maps -o r18.h5 -q -j 2
+run "$H5" ls r18.h5
+[ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -qE '^/original/layer3/map +float16 \[2,6,4,4,256\]' &&
+    printf '%s' "$OUT" | grep -qE '^/original/layer4/mean +float32 \[2,6,512\]' &&
+    pass backbone_resnet18_maps || fail backbone_resnet18_maps "$OUT $ERR"
+R18=$OIQA_SHARED/fixtures/resnet18/resnet18_w8_seed18.pth
+if [ -f "$R18" ]; then
+    # the fixture is a width-8 ResNet-18: the backbone refuses it (its features are torchvision's 512)
+    expect_error backbone_resnet18_narrow_weights 1 'a ResNet-18 of stem width 8 \(layer4 64 channels\): the resnet18 backbone needs torchvision.s width 64' \
+        "$B" --arch resnet18 vp.h5 --weights "$R18" -o x.h5 -q
+    expect_error backbone_resnet34_wrong_depth 1 'not a torchvision ResNet-34 state dict: .*missing layer1\.2\.conv1\.weight' \
+        "$B" --arch resnet34 vp.h5 --weights "$R18" -o x.h5 -q
+else echo "SKIP backbone_resnet18_narrow_weights: $R18 absent"; fi
+
 # --- help per backbone ------------------------------------------------------------------
 run "$B" --arch vmamba_t_s1l8 --help
 [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'blocks to keep, from stage0,stage1,stage2,stage3' &&
     printf '%s' "$OUT" | grep -q 'default: 512' && pass backbone_help_per_arch || fail backbone_help_per_arch "$OUT"
 run "$B" --help
-[ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'resnet50, vmamba_t_v0' && pass backbone_help || fail backbone_help "$OUT"
+[ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'resnet18, resnet34, resnet50, resnet101, resnet152, vmamba_t_v0' && pass backbone_help || fail backbone_help "$OUT"
 
 # --- bad input -------------------------------------------------------------------------
-expect_error backbone_no_arch 2 'no backbone: give --arch NAME \(known: resnet50' "$B" vp.h5 --weights random:0 -o x.h5
+expect_error backbone_no_arch 2 'no backbone: give --arch NAME \(known: resnet18, resnet34, resnet50,' "$B" vp.h5 --weights random:0 -o x.h5
 expect_error backbone_unknown_arch 2 "--arch: unknown backbone 'resnet5'" "$B" --arch resnet5 vp.h5 -o x.h5
 expect_error backbone_arch_from_config_set 2 "--arch: unknown backbone 'vit'" "$B" --set arch=vit vp.h5 -o x.h5
 expect_error backbone_vmamba_family_only 2 '--arch: oiqa-vmamba runs vmamba_t_v0, vmamba_t_s2l5, vmamba_t_s1l8, not resnet50' \

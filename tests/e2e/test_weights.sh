@@ -12,7 +12,7 @@ expect_error weights_no_command 2 'no command given' "$W"
 expect_error weights_unknown_command 2 "unknown command 'frob'" "$W" frob x
 expect_error weights_missing_file 1 'missing\.pth: cannot open' "$W" ls missing.pth
 expect_error weights_verify_missing_file 1 'missing\.pth: cannot open' "$W" verify missing.pth --arch resnet50
-expect_error weights_unknown_arch 2 "unknown architecture 'alexnet' \(known: resnet50, vmamba" \
+expect_error weights_unknown_arch 2 "unknown architecture 'alexnet' \(known: resnet18, resnet34, resnet50, resnet101, resnet152, vmamba" \
     "$W" verify missing.pth --arch alexnet
 expect_error weights_verify_needs_arch 2 'give --arch NAME' "$W" verify missing.pth
 expect_error weights_convert_needs_out 2 'no output' "$W" convert missing.pth

@@ -66,9 +66,9 @@ static void t_ckpt_memory_roundtrip(void)
 static void t_resnet_random_weights(void)
 {
     oiqa_ckpt *a = NULL, *b = NULL, *c = NULL;
-    CHECK(oiqa_resnet50_random_ckpt(5, &a) == OIQA_OK);
-    CHECK(oiqa_resnet50_random_ckpt(5, &b) == OIQA_OK);
-    CHECK(oiqa_resnet50_random_ckpt(6, &c) == OIQA_OK);
+    CHECK(oiqa_resnet_random_ckpt(&oiqa_resnet50_depth, 5, &a) == OIQA_OK);
+    CHECK(oiqa_resnet_random_ckpt(&oiqa_resnet50_depth, 5, &b) == OIQA_OK);
+    CHECK(oiqa_resnet_random_ckpt(&oiqa_resnet50_depth, 6, &c) == OIQA_OK);
     if (!a || !b || !c) goto done;
     CHECK(oiqa_ckpt_count(a) == oiqa_ckpt_count(b));
     const oiqa_ck_tensor *w = oiqa_ckpt_find(a, "layer3.2.conv2.weight");
@@ -83,9 +83,9 @@ static void t_resnet_random_weights(void)
         for (int64_t i = 0; i < w->numel; i++) s2 += (double)pa[i] * pa[i];
         CHECK_NEAR(sqrt(s2 / w->numel), sqrt(2.0 / (256 * 9)), 0.02 * sqrt(2.0 / (256 * 9)));
     }
-    oiqa_resnet50 net = {0};
-    CHECK_MSG(oiqa_resnet50_load(a, "random:5", &net) == OIQA_OK, "%s", oiqa_errmsg());
-    oiqa_resnet50_free(&net);
+    oiqa_resnet net = {0};
+    CHECK_MSG(oiqa_resnet_load(a, "random:5", &oiqa_resnet50_depth, &net) == OIQA_OK, "%s", oiqa_errmsg());
+    oiqa_resnet_free(&net);
 done:
     oiqa_ckpt_close(a);
     oiqa_ckpt_close(b);
@@ -147,7 +147,7 @@ static void t_arch_from_registry(void)
         CHECK((oiqa_arch_check("vmamba", own, "own") == OIQA_OK) == is_vmamba);
         oiqa_ckpt_close(own), oiqa_ckpt_close(theirs);
     }
-    CHECK(oiqa_arch_check("alexnet", NULL, "x") == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "known: resnet50"));
+    CHECK(oiqa_arch_check("alexnet", NULL, "x") == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "known: resnet18, resnet34, resnet50"));
 }
 
 /* The extractor's forward equals normalise + resnet forward, and the maps

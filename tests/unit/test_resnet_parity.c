@@ -26,7 +26,7 @@
 #define REL_TOL 1e-4
 
 static hid_t fixture = -1;
-static oiqa_resnet50 net;
+static oiqa_resnet net;
 static int net_loaded;
 
 /* Reads a whole dataset as mem_type into a malloc'ed buffer; dims (up to 4,
@@ -63,7 +63,7 @@ static int open_fixture(void)
         SKIP("fixture %s cannot be opened as HDF5", h5);
         return 0;
     }
-    int rc = oiqa_resnet50_load_file(pth, &net);
+    int rc = oiqa_resnet_load_file(pth, &oiqa_resnet50_depth, &net);
     CHECK_MSG(rc == OIQA_OK, "loading %s: %s", pth, oiqa_errmsg());
     net_loaded = rc == OIQA_OK;
     return net_loaded;
@@ -123,9 +123,9 @@ static void compare_nchw(const char *label, const oiqa_tensor *x, int image, con
 }
 
 /* Stage means/stds (population) of every image against group/layerK_{mean,std}. */
-static void compare_stats(const char *group, const oiqa_resnet50_out *out)
+static void compare_stats(const char *group, const oiqa_resnet_out *out)
 {
-    for (int k = 0; k < OIQA_RESNET50_STAGES; k++) {
+    for (int k = 0; k < OIQA_RESNET_STAGES; k++) {
         const oiqa_tensor *t = &out->layer[k];
         size_t n = (size_t)t->n * t->c;
         float *mean = malloc(sizeof(float) * n), *std = malloc(sizeof(float) * n);
@@ -150,7 +150,7 @@ static void compare_stats(const char *group, const oiqa_resnet50_out *out)
     }
 }
 
-static void compare_logits(const char *name, const oiqa_resnet50_out *out)
+static void compare_logits(const char *name, const oiqa_resnet_out *out)
 {
     hsize_t d[4];
     float *ref = read_f32(name, d);
@@ -199,10 +199,10 @@ static void t_forward_224_batch(void)
     if (!open_fixture()) return;
     oiqa_tensor x = {0};
     if (!load_input("input/images_u8", &x)) return;
-    oiqa_resnet50_out out = {0};
+    oiqa_resnet_out out = {0};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = oiqa_resnet50_forward(&net, &x, &out, 1);
+    int rc = oiqa_resnet_forward(&net, &x, &out, 1);
     printf("  forward 4 x 224 x 224: %.2f s\n", seconds_since(&t0));
     CHECK_MSG(rc == OIQA_OK, "forward: %s", oiqa_errmsg());
     if (rc == OIQA_OK) {
@@ -218,10 +218,10 @@ static void t_forward_224_batch(void)
         compare_logits("output/logits", &out);
         /* A second call reuses the output tensors (same shapes). */
         float *kept = out.layer[3].data;
-        rc = oiqa_resnet50_forward(&net, &x, &out, 0);
+        rc = oiqa_resnet_forward(&net, &x, &out, 0);
         CHECK(rc == OIQA_OK && out.layer[3].data == kept);
     }
-    oiqa_resnet50_out_free(&out);
+    oiqa_resnet_out_free(&out);
     oiqa_tensor_free(&x);
 }
 
@@ -232,10 +232,10 @@ static void t_forward_erp_256x512(void)
     if (!load_input("erp/input_u8", &x)) return;
     CHECK(x.n == 1 && x.h == 256 && x.w == 512);
     compare_nchw("erp/input_f32", &x, 0, "erp/input_f32");
-    oiqa_resnet50_out out = {0};
+    oiqa_resnet_out out = {0};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = oiqa_resnet50_forward(&net, &x, &out, 1);
+    int rc = oiqa_resnet_forward(&net, &x, &out, 1);
     printf("  forward 1 x 256 x 512: %.2f s\n", seconds_since(&t0));
     CHECK_MSG(rc == OIQA_OK, "forward: %s", oiqa_errmsg());
     if (rc == OIQA_OK) {
@@ -253,7 +253,7 @@ static void t_forward_erp_256x512(void)
         compare_stats("erp", &out);
         compare_logits("erp/logits", &out);
     }
-    oiqa_resnet50_out_free(&out);
+    oiqa_resnet_out_free(&out);
     oiqa_tensor_free(&x);
 }
 
@@ -264,8 +264,8 @@ static void t_refuses_subset_checkpoint(void)
         SKIP("fixture %s not found (set OIQA_SHARED)", path);
         return;
     }
-    oiqa_resnet50 bad;
-    int rc = oiqa_resnet50_load_file(path, &bad);
+    oiqa_resnet bad;
+    int rc = oiqa_resnet_load_file(path, &oiqa_resnet50_depth, &bad);
     const char *msg = oiqa_errmsg();
     printf("  message: %s\n", msg);
     CHECK(rc == OIQA_EXIT_DATA);
@@ -274,7 +274,7 @@ static void t_refuses_subset_checkpoint(void)
               "message does not name the first missing key: %s", msg);
     CHECK_MSG(strstr(msg, "0 unexpected, 0 mis-shaped") != NULL, "counts: %s", msg);
     CHECK(bad.fc_weight == NULL && bad.stem.weight == NULL);
-    oiqa_resnet50_free(&bad);
+    oiqa_resnet_free(&bad);
 }
 
 /* Writes a small safetensors file: conv1.weight F32 [64,3,3,3] (a 3x3 stem,
@@ -307,17 +307,17 @@ static void t_refuses_misshaped_and_unexpected(void)
     if (fd < 0) return;
     close(fd);
     CHECK(write_wrong_safetensors(path));
-    oiqa_resnet50 bad;
-    int rc = oiqa_resnet50_load_file(path, &bad);
+    oiqa_resnet bad;
+    int rc = oiqa_resnet_load_file(path, &oiqa_resnet50_depth, &bad);
     const char *msg = oiqa_errmsg();
     printf("  message: %s\n", msg);
     CHECK(rc == OIQA_EXIT_DATA);
     CHECK_MSG(strstr(msg, path) == msg, "message does not start with the file: %s", msg);
-    CHECK_MSG(strstr(msg, "266 missing, 1 unexpected, 1 mis-shaped") != NULL, "counts: %s", msg);
+    CHECK_MSG(strstr(msg, "264 missing, 1 unexpected, 1 mis-shaped") != NULL, "counts: %s", msg);
     CHECK_MSG(strstr(msg, "mis-shaped conv1.weight is [64,3,3,3], expected [64,3,7,7]") != NULL,
               "shape: %s", msg);
     CHECK_MSG(strstr(msg, "unexpected extra.weight") != NULL, "unexpected key: %s", msg);
-    oiqa_resnet50_free(&bad);
+    oiqa_resnet_free(&bad);
     unlink(path);
 }
 
@@ -328,7 +328,7 @@ int main(void)
     RUN(t_forward_erp_256x512);
     RUN(t_refuses_subset_checkpoint);
     RUN(t_refuses_misshaped_and_unexpected);
-    if (net_loaded) oiqa_resnet50_free(&net);
+    if (net_loaded) oiqa_resnet_free(&net);
     if (fixture >= 0) H5Fclose(fixture);
     return check_done();
 }

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/rng.h"
 #include "io/ckpt.h"
+#include "models/resnet.h"
 #include "models/resnet_tape.h"
 #include "nn/ag.h"
 #include "nn/optim.h"
@@ -260,6 +261,121 @@ static void t_eval_forward(void)
     }
     if (!rc) oiqa_resnet_tape_free(&net);
     H5Fclose(f);
+}
+
+/* max |a - b| / max |b| */
+static double rel_to_max(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t k = 0; k < n; k++) num = fmax(num, fabs((double)a[k] - b[k])), den = fmax(den, fabs((double)b[k]));
+    return den > 0 ? num / den : num;
+}
+
+/* The trainable form in eval mode against the inference form (BN folded,
+ * Winograd, fused epilogues) built from the same plan, on an NHWC input:
+ * layer1..4 and the logits within 1e-5 of the largest inference value. */
+static double two_forms(const char *path, const oiqa_resnet_depth *depth, const float *x, int n, int h, int w)
+{
+    oiqa_resnet inf;
+    oiqa_ckpt *ck = NULL;
+    oiqa_resnet_tape tape;
+    if (oiqa_resnet_load_file(path, depth, &inf) || oiqa_ckpt_open(path, &ck) || oiqa_resnet_tape_load(ck, path, &tape)) {
+        CHECK_MSG(0, "%s: %s", path, oiqa_errmsg());
+        oiqa_ckpt_close(ck);
+        return INFINITY;
+    }
+    oiqa_ckpt_close(ck);
+    oiqa_tensor xt = {0};
+    oiqa_resnet_out io = {0};
+    CHECK(!oiqa_tensor_create(&xt, n, h, w, 3));
+    memcpy(xt.data, x, (size_t)n * h * w * 3 * sizeof(float));
+    CHECK_MSG(!oiqa_resnet_forward(&inf, &xt, &io, 1), "%s", oiqa_errmsg());
+    oiqa_ag *ag = oiqa_ag_new();
+    int xs[4] = {n, h, w, 3};
+    oiqa_resnet_tape_out to;
+    CHECK(!oiqa_resnet_tape_forward(ag, &tape, oiqa_ag_input(ag, x, 4, xs), 0, &to));
+    double worst = 0;
+    for (int li = 0; li < 4; li++) {
+        size_t numel = oiqa_tensor_numel(&io.layer[li]);
+        CHECK(numel == oiqa_ag_numel(ag, to.layer[li]));
+        if (numel == oiqa_ag_numel(ag, to.layer[li]))
+            worst = fmax(worst, rel_to_max(oiqa_ag_data(ag, to.layer[li]), io.layer[li].data, numel));
+    }
+    if (inf.classes && tape.has_fc)
+        worst = fmax(worst, rel_to_max(oiqa_ag_data(ag, to.logits), io.logits.data, (size_t)n * inf.classes));
+    printf("  %s %dx%dx%d: trainable (eval) vs inference form %.2e of max |inference|\n", depth->name, n, h, w, worst);
+    oiqa_ag_free(ag);
+    oiqa_resnet_out_free(&io);
+    oiqa_tensor_free(&xt);
+    oiqa_resnet_free(&inf);
+    oiqa_resnet_tape_free(&tape);
+    return worst;
+}
+
+/* One description, two forms: the ResNet-18 fixture (both eval inputs, and
+ * the inference form against torchvision's outputs too) and the full-width
+ * ResNet-50 fixture on an awkward size. */
+static void t_two_forms_agree(void)
+{
+    hid_t f = open_fixture("fixtures/resnet18/resnet18_eval.h5");
+    if (f < 0) {
+        SKIP("fixture %s not found (set OIQA_SHARED)", check_shared("fixtures/resnet18/resnet18_eval.h5"));
+        return;
+    }
+    const char *pth = check_shared("fixtures/resnet18/resnet18_w8_seed18.pth");
+    static const char *const cases[2] = {"eval_a", "eval_b"};
+    for (int e = 0; e < 2; e++) {
+        char name[64];
+        hsize_t d[4];
+        size_t n;
+        snprintf(name, sizeof name, "%s/input", cases[e]);
+        float *in = read_f32(f, name, d, &n);
+        CHECK(in != NULL);
+        if (!in) break;
+        float *x = to_nhwc(in, d);
+        CHECK(two_forms(pth, &oiqa_resnet18_depth, x, (int)d[0], (int)d[2], (int)d[3]) <= 1e-5);
+        /* the inference ResNet-18 against torchvision */
+        oiqa_resnet inf;
+        oiqa_tensor xt = {0};
+        oiqa_resnet_out io = {0};
+        CHECK(!oiqa_resnet_load_file(pth, &oiqa_resnet18_depth, &inf));
+        CHECK(inf.classes == 10 && inf.plan.channels[3] == 64 && inf.plan.n_blocks == 8);
+        oiqa_tensor_create(&xt, (int)d[0], (int)d[2], (int)d[3], 3);
+        memcpy(xt.data, x, n * sizeof(float));
+        CHECK(!oiqa_resnet_forward(&inf, &xt, &io, 1));
+        double worst = 0;
+        static const char *const layer[4] = {"layer1", "layer2", "layer3", "layer4"};
+        for (int li = 0; li < 4; li++) {
+            snprintf(name, sizeof name, "%s/%s", cases[e], layer[li]);
+            float *ref = read_f32(f, name, d, &n);
+            CHECK(ref && n == oiqa_tensor_numel(&io.layer[li]));
+            if (ref && n == oiqa_tensor_numel(&io.layer[li])) worst = fmax(worst, worst_ratio(io.layer[li].data, ref, d, 1, 1e-4, 1e-4));
+            free(ref);
+        }
+        snprintf(name, sizeof name, "%s/fc_logits", cases[e]);
+        float *ref = read_f32(f, name, d, &n);
+        CHECK(ref && n == (size_t)io.logits.n * 10);
+        if (ref && n == (size_t)io.logits.n * 10) worst = fmax(worst, worst_ratio(io.logits.data, ref, d, 0, 1e-6, 1e-4));
+        free(ref);
+        printf("  inference resnet18 %s vs torchvision: within %.2f of the tolerance (1e-4 + 1e-4 |ref|)\n", cases[e],
+               worst);
+        CHECK(worst <= 1.0);
+        oiqa_resnet_out_free(&io);
+        oiqa_tensor_free(&xt);
+        oiqa_resnet_free(&inf);
+        free(in), free(x);
+    }
+    H5Fclose(f);
+    const char *r50 = check_shared("fixtures/resnet50/resnet50_seed0.pth");
+    if (access(r50, R_OK)) {
+        printf("  %s absent: ResNet-50 not compared\n", r50);
+        return;
+    }
+    int h = 67, w = 93;
+    float *x = malloc((size_t)h * w * 3 * sizeof(float));
+    for (int k = 0; k < h * w * 3; k++) x[k] = (float)oiqa_rng_normal(&rng);
+    CHECK(two_forms(r50, &oiqa_resnet50_depth, x, 1, h, w) <= 1e-5);
+    free(x);
 }
 
 /* The head of the fixture's training step: Linear(64, 1). */
@@ -532,7 +648,8 @@ static void t_load_refusal(void)
     CHECK(oiqa_ckpt_add_f32(ck, "conv1.weight", 4, s) != NULL);
     oiqa_resnet_tape net;
     CHECK(oiqa_resnet_tape_load(ck, "x.pth", &net) == OIQA_EXIT_DATA);
-    CHECK_MSG(strstr(oiqa_errmsg(), "x.pth") && strstr(oiqa_errmsg(), "no bn1.weight"), "%s", oiqa_errmsg());
+    CHECK_MSG(strstr(oiqa_errmsg(), "x.pth: not a torchvision ResNet state dict: no layer1.0.conv1.weight"), "%s",
+              oiqa_errmsg());
     oiqa_ckpt_close(ck);
 }
 
@@ -543,6 +660,7 @@ int main(void)
     RUN(t_ops_finite_differences);
     RUN(t_conv_forward_direct);
     RUN(t_eval_forward);
+    RUN(t_two_forms_agree);
     RUN(t_train_step);
     RUN(t_deterministic);
     RUN(t_forward_from_cut);

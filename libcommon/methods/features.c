@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/strutil.h"
+#include "io/h5store.h"
 #include "stage/features.h"
 
 void oiqa_feature_set_free(oiqa_feature_set *fs)
@@ -18,6 +19,7 @@ void oiqa_feature_set_free(oiqa_feature_set *fs)
             for (int s = 0; s < OIQA_METHOD_MAX_STREAMS; s++) free(in->x[s][k]);
             free(in->block[k]);
         }
+        for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) free(in->maps[st]);
         oiqa_feature_prov_free(&in->prov);
     }
     if (fs->names)
@@ -244,6 +246,58 @@ static int load_vectors(const oiqa_method *m, const oiqa_method_select *sel, int
     return rc;
 }
 
+/* The maps /<stream>/<block>/map float16 [N, V, h, w, C] of the one
+ * selected block, kept as float16. */
+static int load_maps(const oiqa_method_input *mi, const oiqa_method_select *sel, int ii, const char *path,
+                     const oiqa_store_reader *r, const int64_t *rows, oiqa_feature_set *fs)
+{
+    oiqa_feature_input *in = &fs->in[ii];
+    if (sel->n_blocks[ii] != 1)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "features.%s: a maps input reads one block, not %d", mi->role,
+                         sel->n_blocks[ii]);
+    const char *block = sel->blocks[ii][0];
+    char ds[256], fix[256];
+    int64_t want[5] = {-1, 0, 0, 0, 0};
+    for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) {
+        if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
+        snprintf(ds, sizeof ds, "/%s/%s/map", mi->streams[st], block);
+        oiqa_dtype t;
+        int nd;
+        uint64_t d[OIQA_MAX_DIMS];
+        if (oiqa_store_reader_shape(r, ds, &t, &nd, d)) {
+            hint(fix, sizeof fix, mi->fix_block, block);
+            return oiqa_fail(OIQA_EXIT_DATA, path, "no dataset %s (run the backbone stage with --maps --blocks %s%s%s)",
+                             ds, block, *fix ? "; " : "", fix);
+        }
+        if (t != OIQA_F16 || nd != 5)
+            return oiqa_fail(OIQA_EXIT_DATA, path, "%s is %s with %d axes, expected float16 [N,V,h,w,C]", ds,
+                             oiqa_dtype_name(t), nd);
+        for (int a = 1; st && a < 5; a++)
+            if ((int64_t)d[a] != want[a])
+                return oiqa_fail(OIQA_EXIT_DATA, path, "%s differs in shape from the original stream's maps", ds);
+        for (int a = 1; a < 5; a++) want[a] = (int64_t)d[a];
+    }
+    in->n_blocks = 1, in->V = (int)want[1], in->map_h = (int)want[2], in->map_w = (int)want[3];
+    in->dim[0] = (int)want[4];
+    in->block[0] = oiqa_strdup(block);
+    size_t per = (size_t)in->V * in->map_h * in->map_w * in->dim[0];
+    int rc = OIQA_OK;
+    for (int st = 0; st < OIQA_METHOD_MAX_STREAMS && !rc; st++) {
+        if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
+        in->maps[st] = oiqa_xmalloc(per * fs->n * sizeof(uint16_t));
+        snprintf(ds, sizeof ds, "/%s/%s/map", mi->streams[st], block);
+        for (int i = 0; i < fs->n && !rc; i++) {
+            uint16_t *dst = in->maps[st] + per * i;
+            rc = oiqa_store_reader_read_row(r, ds, rows[i], OIQA_F16, dst);
+            for (size_t k = 0; !rc && k < per; k++)
+                if ((dst[k] & 0x7c00) == 0x7c00) /* exponent all ones: Inf or NaN */
+                    rc = oiqa_fail(OIQA_EXIT_DATA, path, "row %lld ('%s'): %s in %s", (long long)rows[i], fs->names[i],
+                                   dst[k] & 0x03ff ? "NaN" : "Inf", ds);
+        }
+    }
+    return rc;
+}
+
 int oiqa_feature_set_load(const oiqa_feature_spec *s, char *const *names, const int *lines, int n,
                           const char *what, oiqa_feature_set *fs)
 {
@@ -281,6 +335,8 @@ int oiqa_feature_set_load(const oiqa_feature_spec *s, char *const *names, const 
             rc = load_view_blocks(&m->inputs[i], s->sel, i, s->paths[i], r[i], rows, fs);
         else if (m->inputs[i].layout == OIQA_LAYOUT_VECTORS)
             rc = load_vectors(m, s->sel, i, s->paths[i], r[i], rows, fs);
+        else if (m->inputs[i].layout == OIQA_LAYOUT_MAPS)
+            rc = load_maps(&m->inputs[i], s->sel, i, s->paths[i], r[i], rows, fs);
         else rc = load_concat(&m->inputs[i], i, s->paths[i], r[i], rows, fs);
     }
     free(rows);
@@ -308,7 +364,7 @@ void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel,
     fs->names = oiqa_xcalloc((size_t)(n ? n : 1), sizeof *fs->names);
     for (int i = 0; i < m->n_inputs; i++) {
         oiqa_feature_input *in = &fs->in[i];
-        if (!shape->used[i]) continue;
+        if (!shape->used[i] || m->inputs[i].layout == OIQA_LAYOUT_MAPS) continue;
         in->used = 1, in->layout = m->inputs[i].layout, in->V = V[i], in->n_blocks = shape->n_blocks[i];
         in->flat = in->layout == OIQA_LAYOUT_IMAGE_CONCAT;
         for (int k = 0; k < in->n_blocks; k++) {
@@ -343,6 +399,22 @@ static oiqa_agv gather(oiqa_ag *ag, const float *src, size_t per, const int *idx
     return v;
 }
 
+/* Rows of a float16 [n, per] array as one float32 input of the tape. */
+static oiqa_agv gather_f16(oiqa_ag *ag, const uint16_t *src, size_t per, const int *idx, int B, int ndim,
+                           const int *shape)
+{
+    float *buf = oiqa_xmalloc((size_t)B * per * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        const uint16_t *row = src + (size_t)idx[b] * per;
+        float *dst = buf + (size_t)b * per;
+#pragma omp parallel for schedule(static) if (per > 65536)
+        for (size_t k = 0; k < per; k++) dst[k] = oiqa_f16_to_f32(row[k]);
+    }
+    oiqa_agv v = oiqa_ag_input(ag, buf, ndim, shape);
+    free(buf);
+    return v;
+}
+
 int oiqa_feature_set_batch(oiqa_ag *ag, const oiqa_feature_set *fs, const int *idx, int B, oiqa_method_batch *in)
 {
     in->B = B;
@@ -353,6 +425,14 @@ int oiqa_feature_set_batch(oiqa_ag *ag, const oiqa_feature_set *fs, const int *i
     for (int i = 0; i < fs->n_inputs; i++) {
         const oiqa_feature_input *f = &fs->in[i];
         if (!f->used) continue;
+        if (f->layout == OIQA_LAYOUT_MAPS) { /* [B*V, h, w, C] */
+            int shape4[4] = {B * f->V, f->map_h, f->map_w, f->dim[0]};
+            size_t per = (size_t)f->V * f->map_h * f->map_w * f->dim[0];
+            for (int s = 0; s < OIQA_METHOD_MAX_STREAMS; s++)
+                if (f->maps[s] && (in->x[i][s][0] = gather_f16(ag, f->maps[s], per, idx, B, 4, shape4)) < 0)
+                    rc = OIQA_EXIT_DATA;
+            continue;
+        }
         /* A concat input is [B, G]; view blocks [B, V, dim]. */
         int concat = f->flat;
         for (int k = 0; k < f->n_blocks; k++)

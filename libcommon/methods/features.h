@@ -6,12 +6,16 @@
  *                 /<stream>/<block>/mean || /std
  *   image concat  x[0][0] [N, 1, G] = concat over the file's blocks (its
  *                 `blocks` attribute, in order) of mean || std
+ *   maps          maps[s][0] [N, V, h, w, C] float16 = /<stream>/<block>/map,
+ *                 kept as float16 (half the memory), float32 per batch
  *
  * Names are matched to the files' rows by name; a name missing from a file,
  * or a NaN / Inf value, is an error naming the file, the row and the
  * dataset. The provenance of each file is kept (methods/feature_prov.h). */
 #ifndef OIQA_METHODS_FEATURES_H
 #define OIQA_METHODS_FEATURES_H
+
+#include <stdint.h>
 
 #include "methods/feature_prov.h"
 #include "methods/method.h"
@@ -24,6 +28,8 @@ typedef struct {
     int dim[OIQA_METHOD_MAX_BLOCKS];    /* 2 C per block; concat: one block of G */
     char *block[OIQA_METHOD_MAX_BLOCKS]; /* names; concat: the input's role */
     float *x[OIQA_METHOD_MAX_STREAMS][OIQA_METHOD_MAX_BLOCKS]; /* [n, V, dim]; NULL: stream not read */
+    int map_h, map_w;                                         /* maps: the side of the stored maps */
+    uint16_t *maps[OIQA_METHOD_MAX_STREAMS];                  /* maps: [n, V, h, w, C] float16; NULL: not read */
     oiqa_feature_prov prov;
 } oiqa_feature_input;
 
@@ -52,7 +58,8 @@ int oiqa_feature_set_load(const oiqa_feature_spec *spec, char *const *names, con
 const char *oiqa_feature_block_name(const oiqa_method *m, const oiqa_method_select *sel, int i, int k, char *buf,
                                     size_t cap);
 /* Room for n rows of the given sizes (the dims and blocks of shape; V per
- * input; streams per sel), names unset: what raw scoring fills. */
+ * input; streams per sel), names unset: what raw scoring fills (inputs of
+ * the vector layouts; a maps input gets no room). */
 void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel, const oiqa_method_shape *shape,
                             const int *V, int n, oiqa_feature_set *fs);
 void oiqa_feature_set_free(oiqa_feature_set *fs);

@@ -56,6 +56,12 @@ typedef enum {
      * "embedding", "<block>/cls", or one statistic "<block>/mean"
      * (features/README.md). Its block name is the name with '/' as '.'. */
     OIQA_LAYOUT_VECTORS = 2,
+    /* the cached maps of one block, /<stream>/<block>/map float16
+     * [N, V, h, w, C] (a backbone stage run with --maps): a [B*V, h, w, C]
+     * input, not z-scored, for a network that continues from that layer (a
+     * trainable backbone above a cached cut). One block, from `select`; its
+     * dim is C. */
+    OIQA_LAYOUT_MAPS = 3,
 } oiqa_feature_layout;
 
 typedef struct {
@@ -89,7 +95,7 @@ typedef struct {
 } oiqa_method_shape;
 
 /* One mini-batch on the tape: x[input][stream][block] is [B, V, dim] (view
- * blocks) or [B, dim] (concat), -1 when not read. */
+ * blocks), [B, dim] (concat) or [B*V, h, w, C] (maps), -1 when not read. */
 typedef struct {
     int B;
     oiqa_agv x[OIQA_METHOD_MAX_INPUTS][OIQA_METHOD_MAX_STREAMS][OIQA_METHOD_MAX_BLOCKS];

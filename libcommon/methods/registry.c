@@ -6,10 +6,12 @@
 
 #include "base/error.h"
 #include "methods/mtfi/mtfi.h"
+#include "methods/resnet_ft/resnet_ft.h"
 
 /* The built-in methods, one row each. */
 static const oiqa_method *const BUILTIN[] = {
     &oiqa_method_mtfi,
+    &oiqa_method_resnet_ft,
 };
 #define N_BUILTIN ((int)(sizeof BUILTIN / sizeof *BUILTIN))
 #define MAX_ADDED 16

@@ -134,8 +134,8 @@ oiqa_agv oiqa_ag_param(oiqa_ag *ag, oiqa_param *p)
     ag_node *n = &ag->nodes[v];
     n->param = p;
     n->val = p->w;
-    n->grad = p->g;
-    n->needs_grad = 1;
+    n->grad = p->frozen ? NULL : p->g;
+    n->needs_grad = !p->frozen;
     return v;
 }
 

@@ -42,6 +42,7 @@ typedef struct {
     float *w;                    /* values (owned) */
     float *g;                    /* gradient accumulator (owned), zeroed by oiqa_param_zero_grad */
     float *m, *v;                /* optimiser state (owned, NULL until used) */
+    int frozen;                  /* 1: a constant on the tape (no gradient, nothing computed for it) */
 } oiqa_param;
 
 /* Allocates a parameter of the given shape, values zero. */
@@ -57,7 +58,8 @@ void oiqa_ag_reset(oiqa_ag *ag);
 void oiqa_ag_set_training(oiqa_ag *ag, int training);
 
 /* Leaves: a copy of data (no gradient), a zero-filled value, a parameter
- * (its values are used in place; backward adds into p->g). */
+ * (its values are used in place; backward adds into p->g, unless p->frozen:
+ * then it is a constant and the backward does no work for it). */
 oiqa_agv oiqa_ag_input(oiqa_ag *ag, const float *data, int ndim, const int *shape);
 oiqa_agv oiqa_ag_param(oiqa_ag *ag, oiqa_param *p);
 

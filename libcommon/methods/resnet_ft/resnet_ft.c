@@ -1,0 +1,204 @@
+/* The resnet_ft row of the method registry; see methods/resnet_ft/resnet_ft.h. */
+#include "methods/resnet_ft/resnet_ft.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/strutil.h"
+#include "io/ckpt.h"
+#include "models/resnet_random.h"
+#include "models/resnet_tape.h"
+
+static const char *const ARCHS[] = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", NULL};
+static const char *const CUTS[] = {"layer1", "layer2", "layer3", "layer4", NULL};
+
+#define OFF(f) offsetof(oiqa_resnet_ft_opts, f)
+static const oiqa_opt OPTIONS[] = {
+    {"weights", 0, OIQA_OPT_STRING, OFF(weights), NULL, "FILE|random:SEED",
+     "the backbone's checkpoint (the one the cached maps were computed with), or random:SEED", 0, 0, NULL, 0},
+    {"arch", 0, OIQA_OPT_ENUM, OFF(arch), "resnet18", "NAME", "the ResNet (its depth; a checkpoint must match)", 0, 0,
+     ARCHS, 0},
+    {"cut", 0, OIQA_OPT_ENUM, OFF(cut), "layer3", "LAYER",
+     "the cached maps' layer (features.maps' block); the layers above it train", 0, 0, CUTS, 0},
+    {"train_backbone", 0, OIQA_OPT_FLAG, OFF(train_backbone), "true", NULL,
+     "fine-tune the layers above the cut (false: only the head, the frozen-backbone linear probe)", 0, 0, NULL, 0},
+    {0},
+};
+
+static const oiqa_method_input INPUTS[] = {
+    {"maps", "backbone", OIQA_LAYOUT_MAPS, {"original"},
+     "the viewports' maps of the cut (oiqa-backbone --arch resnet18 --blocks layer3 --maps)",
+     "compute %s's maps with oiqa-backbone --blocks %s --maps, or change model.cut", NULL,
+     "give the backbone file with the cut's maps"},
+};
+
+static const oiqa_method_output OUTPUTS[] = {{"quality", OIQA_OUT_SCORE}};
+static const char *const PARTS[] = {"quality"};
+
+typedef struct {
+    oiqa_resnet_tape net;
+    oiqa_param head_w, head_b; /* Linear(C4, 1) */
+    int cut, train_backbone;
+} resnet_ft;
+
+static int check(const void *opts)
+{
+    const oiqa_resnet_ft_opts *o = opts;
+    if (!o->weights || !*o->weights)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL,
+                         "key 'model.weights': give the backbone's checkpoint (the one the cached maps came from) or "
+                         "random:SEED");
+    return OIQA_OK;
+}
+
+static void select_inputs(const void *opts, oiqa_method_select *sel)
+{
+    const oiqa_resnet_ft_opts *o = opts;
+    memset(sel, 0, sizeof *sel);
+    sel->use[0] = 1;
+    sel->n_blocks[0] = 1;
+    sel->blocks[0][0] = CUTS[o->cut];
+}
+
+/* The checkpoint of model.weights: a file, or the random weights of arch. */
+static int open_weights(const oiqa_resnet_ft_opts *o, oiqa_ckpt **ck)
+{
+    const char *w = o->weights;
+    if (!strncmp(w, "random:", 7)) {
+        char *end;
+        unsigned long long seed = strtoull(w + 7, &end, 10);
+        if (end == w + 7 || *end)
+            return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'model.weights': '%s' is not random:SEED", w);
+        return oiqa_resnet_random_ckpt(oiqa_resnet_depth_find(ARCHS[o->arch]), (uint64_t)seed, ck);
+    }
+    return oiqa_ckpt_open(w, ck);
+}
+
+/* A parameter of a layer above the cut ("layer4.1.conv2.weight" above layer3). */
+static int above_cut(const char *name, int cut)
+{
+    return !strncmp(name, "layer", 5) && name[5] >= '1' && name[5] <= '4' && name[5] - '1' > cut && name[6] == '.';
+}
+
+static void free_model(void *model)
+{
+    resnet_ft *m = model;
+    if (!m) return;
+    oiqa_resnet_tape_free(&m->net);
+    oiqa_param_free(&m->head_w), oiqa_param_free(&m->head_b);
+    free(m);
+}
+
+static int build(const void *opts, const oiqa_method_shape *s, oiqa_rng *rng, void **model)
+{
+    const oiqa_resnet_ft_opts *o = opts;
+    *model = NULL;
+    oiqa_ckpt *ck = NULL;
+    int rc = open_weights(o, &ck);
+    if (rc) return rc;
+    resnet_ft *m = oiqa_xcalloc(1, sizeof *m);
+    rc = oiqa_resnet_tape_load(ck, o->weights, &m->net);
+    oiqa_ckpt_close(ck);
+    if (!rc && strcmp(m->net.depth.name, ARCHS[o->arch]))
+        rc = oiqa_fail(OIQA_EXIT_USAGE, o->weights, "a %s checkpoint, but model.arch is %s", m->net.depth.name,
+                       ARCHS[o->arch]);
+    int C = m->net.channels[o->cut];
+    if (!rc && s->dim[0][0] != C)
+        rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "the cached %s maps have %d channels, the %s's %s has %d: the maps "
+                       "come from another backbone", CUTS[o->cut], s->dim[0][0], ARCHS[o->arch], CUTS[o->cut], C);
+    int C4 = m->net.channels[3], ws[2] = {1, C4}, bs[1] = {1};
+    if (!rc) rc = oiqa_param_init(&m->head_w, "head.weight", 2, ws);
+    if (!rc) rc = oiqa_param_init(&m->head_b, "head.bias", 1, bs);
+    if (!rc) { /* nn.Linear's init: U(-1/sqrt(in), 1/sqrt(in)) */
+        double bound = 1.0 / sqrt((double)C4);
+        for (int k = 0; k < C4; k++) m->head_w.w[k] = (float)(bound * (2 * oiqa_rng_uniform(rng) - 1));
+        m->head_b.w[0] = (float)(bound * (2 * oiqa_rng_uniform(rng) - 1));
+    }
+    m->cut = o->cut, m->train_backbone = o->train_backbone;
+    for (int i = 0; !rc && i < m->net.n_params; i++) /* below the cut, or the probe's backbone: constants */
+        m->net.params[i]->frozen = !(m->train_backbone && above_cut(m->net.params[i]->name, m->cut));
+    if (rc) free_model(m), m = NULL;
+    *model = m;
+    return rc;
+}
+
+static int params(void *model, oiqa_param **out, int max)
+{
+    resnet_ft *m = model;
+    int n = 0;
+    for (int i = 0; m->train_backbone && i < m->net.n_params; i++)
+        if (above_cut(m->net.params[i]->name, m->cut)) {
+            if (n == max) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: more than %d parameters", max), -1;
+            out[n++] = m->net.params[i];
+        }
+    if (n + 2 > max) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: more than %d parameters", max), -1;
+    out[n++] = &m->head_w, out[n++] = &m->head_b;
+    return n;
+}
+
+static int forward(void *model, oiqa_ag *ag, const oiqa_method_batch *b, oiqa_rng *rng, oiqa_agv *out)
+{
+    (void)rng;
+    resnet_ft *m = model;
+    oiqa_agv x = b->x[0][0][0];
+    if (x < 0) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: no maps in the batch");
+    int BV = oiqa_ag_shape(ag, x)[0], V = BV / b->B;
+    /* BatchNorm with the checkpoint's running statistics (frozen-statistics
+     * fine-tuning: gamma and beta learn; the statistics are not saved). */
+    oiqa_resnet_tape_out o;
+    int rc = oiqa_resnet_tape_forward_from(ag, &m->net, m->cut + 1, x, 0, &o);
+    if (rc) return rc;
+    int C4 = m->net.channels[3], s3[3] = {b->B, V, C4};
+    oiqa_agv pooled = oiqa_ag_mean_axis(ag, oiqa_ag_reshape(ag, o.pool, 3, s3), 1); /* the mean over viewports */
+    out[0] = oiqa_ag_linear(ag, pooled, oiqa_ag_param(ag, &m->head_w), oiqa_ag_param(ag, &m->head_b));
+    return out[0] < 0 ? OIQA_EXIT_DATA : OIQA_OK;
+}
+
+static oiqa_agv loss(void *model, oiqa_ag *ag, const oiqa_agv *out, oiqa_agv target, const int *level,
+                     const int *type)
+{
+    (void)model, (void)level, (void)type;
+    return oiqa_ag_mse(ag, out[0], target);
+}
+
+static void log_parts(const void *model, const oiqa_method_pred *p, const oiqa_method_targets *t, double *sum,
+                      long *count)
+{
+    (void)model;
+    for (int b = 0; b < p->n; b++) {
+        double e = p->v[0][b] - t->score[b];
+        sum[0] += e * e, count[0]++;
+    }
+}
+
+static double log_total(const void *model, const double *part)
+{
+    (void)model;
+    return part[0];
+}
+
+const oiqa_method oiqa_method_resnet_ft = {
+    .name = "resnet_ft",
+    .summary = "a torchvision ResNet fine-tuned above a cached cut (its maps), mean over viewports, linear head",
+    .opts = OPTIONS,
+    .opts_size = sizeof(oiqa_resnet_ft_opts),
+    .n_inputs = 1,
+    .inputs = INPUTS,
+    .n_outputs = 1,
+    .outputs = OUTPUTS,
+    .n_parts = 1,
+    .loss_parts = PARTS,
+    .check = check,
+    .select = select_inputs,
+    .build = build,
+    .params = params,
+    .forward = forward,
+    .loss = loss,
+    .log_parts = log_parts,
+    .log_total = log_total,
+    .free = free_model,
+};

@@ -26,7 +26,8 @@ static const oiqa_opt OPTIONS[] = {
      OIQA_OPTF_CLI_ONLY},
     {"model", 'm', OIQA_OPT_STRING, OFF(model), NULL, "FILE", "model.h5 written by oiqa-train", 0, 0, NULL, 0},
     {"features", 'f', OIQA_OPT_STRING, OFF(features), NULL, "FILE",
-     "backbone features (oiqa-resnet) of the images, computed as for training", 0, 0, NULL, 0},
+     "the features of the images as for training: the first input the model reads (oiqa-resnet's file for MTFI)",
+     0, 0, NULL, 0},
     {"global", 'g', OIQA_OPT_STRING, OFF(global), NULL, "FILE", "global features (oiqa-vmamba), when the model uses them",
      0, 0, NULL, 0},
     {"batch", 0, OIQA_OPT_INT, OFF(batch), "16", "N", "images per forward pass", 1, 1e6, NULL, 0},
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
     if (!rc && cli.n_args) rc = oiqa_cli_expand_inputs(cli.args, cli.n_args, &names, &n_names);
     if (!rc && cli.n_args && !n_names) rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "the name list is empty");
     if (!rc && o.features) {
-        /* --features: the method's first input; --global: its input "global". */
+        /* --features: the first input the model reads; --global: its input "global". */
         const oiqa_score_input inputs[2] = {{NULL, o.features, "--features"}, {"global", o.global, "--global"}};
         oiqa_score_opts so = {.model = o.model, .inputs = inputs, .n_inputs = 2, .names = names,
                               .n_names = n_names, .out = o.out, .force = o.force, .batch = (int)o.batch};

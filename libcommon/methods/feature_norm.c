@@ -37,7 +37,8 @@ int oiqa_feature_norm_fit(oiqa_feature_norm *z, const oiqa_feature_set *fs, cons
     z->n_inputs = fs->n_inputs;
     for (int i = 0; i < fs->n_inputs; i++) {
         const oiqa_feature_input *in = &fs->in[i];
-        if (!in->used || in->layout == OIQA_LAYOUT_MAPS) continue; /* maps feed a network as they are */
+        if (!in->used || in->layout == OIQA_LAYOUT_MAPS || in->layout == OIQA_LAYOUT_IMAGES)
+            continue; /* maps and pixels feed a network as they are */
         z->n_blocks[i] = in->n_blocks;
         size_t rows = (size_t)n * in->V;
         const float **rowp = oiqa_xmalloc((rows ? rows : 1) * sizeof *rowp);
@@ -135,7 +136,8 @@ int oiqa_feature_norm_load(oiqa_feature_norm *z, const oiqa_method *m, const oiq
     char name[160];
     int rc = OIQA_OK;
     for (int i = 0; i < m->n_inputs && !rc; i++) {
-        if (!shape->used[i] || m->inputs[i].layout == OIQA_LAYOUT_MAPS) continue;
+        if (!shape->used[i] || m->inputs[i].layout == OIQA_LAYOUT_MAPS || m->inputs[i].layout == OIQA_LAYOUT_IMAGES)
+            continue;
         z->n_blocks[i] = shape->n_blocks[i];
         for (int k = 0; k < shape->n_blocks[i] && !rc; k++) {
             int dim = shape->dim[i][k];

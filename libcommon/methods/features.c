@@ -19,7 +19,7 @@ void oiqa_feature_set_free(oiqa_feature_set *fs)
             for (int s = 0; s < OIQA_METHOD_MAX_STREAMS; s++) free(in->x[s][k]);
             free(in->block[k]);
         }
-        for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) free(in->maps[st]);
+        for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) free(in->maps[st]), free(in->pixels[st]);
         oiqa_feature_prov_free(&in->prov);
     }
     if (fs->names)
@@ -298,6 +298,44 @@ static int load_maps(const oiqa_method_input *mi, const oiqa_method_select *sel,
     return rc;
 }
 
+/* The images /<stream> uint8 [N, V, S, S, 3] of every stream read. */
+static int load_images(const oiqa_method_input *mi, const oiqa_method_select *sel, int ii, const char *path,
+                       const oiqa_store_reader *r, const int64_t *rows, oiqa_feature_set *fs)
+{
+    oiqa_feature_input *in = &fs->in[ii];
+    char ds[256], fix[256];
+    int64_t want[5] = {-1, 0, 0, 0, 3};
+    for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) {
+        if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
+        snprintf(ds, sizeof ds, "/%s", mi->streams[st]);
+        oiqa_dtype t;
+        int nd;
+        uint64_t d[OIQA_MAX_DIMS];
+        if (oiqa_store_reader_shape(r, ds, &t, &nd, d)) {
+            hint(fix, sizeof fix, mi->fix_stream, mi->streams[st]);
+            return oiqa_fail(OIQA_EXIT_DATA, path, "no dataset %s%s%s%s", ds, *fix ? " (" : "", fix, *fix ? ")" : "");
+        }
+        if (t != OIQA_U8 || nd != 5 || d[4] != 3)
+            return oiqa_fail(OIQA_EXIT_DATA, path, "%s is %s with %d axes, expected uint8 [N,V,S,S,3]", ds,
+                             oiqa_dtype_name(t), nd);
+        for (int a = 1; st && a < 4; a++)
+            if ((int64_t)d[a] != want[a])
+                return oiqa_fail(OIQA_EXIT_DATA, path, "%s differs in shape from the first stream's images", ds);
+        for (int a = 1; a < 4; a++) want[a] = (int64_t)d[a];
+    }
+    in->n_blocks = 1, in->V = (int)want[1], in->map_h = (int)want[2], in->map_w = (int)want[3], in->dim[0] = 3;
+    in->block[0] = oiqa_strdup(mi->role);
+    size_t per = (size_t)in->V * in->map_h * in->map_w * 3;
+    int rc = OIQA_OK;
+    for (int st = 0; st < OIQA_METHOD_MAX_STREAMS && !rc; st++) {
+        if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
+        in->pixels[st] = oiqa_xmalloc(per * fs->n);
+        snprintf(ds, sizeof ds, "/%s", mi->streams[st]);
+        for (int i = 0; i < fs->n && !rc; i++) rc = oiqa_store_reader_read_row(r, ds, rows[i], OIQA_U8, in->pixels[st] + per * i);
+    }
+    return rc;
+}
+
 int oiqa_feature_set_load(const oiqa_feature_spec *s, char *const *names, const int *lines, int n,
                           const char *what, oiqa_feature_set *fs)
 {
@@ -337,6 +375,8 @@ int oiqa_feature_set_load(const oiqa_feature_spec *s, char *const *names, const 
             rc = load_vectors(m, s->sel, i, s->paths[i], r[i], rows, fs);
         else if (m->inputs[i].layout == OIQA_LAYOUT_MAPS)
             rc = load_maps(&m->inputs[i], s->sel, i, s->paths[i], r[i], rows, fs);
+        else if (m->inputs[i].layout == OIQA_LAYOUT_IMAGES)
+            rc = load_images(&m->inputs[i], s->sel, i, s->paths[i], r[i], rows, fs);
         else rc = load_concat(&m->inputs[i], i, s->paths[i], r[i], rows, fs);
     }
     free(rows);
@@ -364,7 +404,8 @@ void oiqa_feature_set_alloc(const oiqa_method *m, const oiqa_method_select *sel,
     fs->names = oiqa_xcalloc((size_t)(n ? n : 1), sizeof *fs->names);
     for (int i = 0; i < m->n_inputs; i++) {
         oiqa_feature_input *in = &fs->in[i];
-        if (!shape->used[i] || m->inputs[i].layout == OIQA_LAYOUT_MAPS) continue;
+        if (!shape->used[i] || m->inputs[i].layout == OIQA_LAYOUT_MAPS || m->inputs[i].layout == OIQA_LAYOUT_IMAGES)
+            continue;
         in->used = 1, in->layout = m->inputs[i].layout, in->V = V[i], in->n_blocks = shape->n_blocks[i];
         in->flat = in->layout == OIQA_LAYOUT_IMAGE_CONCAT;
         for (int k = 0; k < in->n_blocks; k++) {
@@ -415,6 +456,19 @@ static oiqa_agv gather_f16(oiqa_ag *ag, const uint16_t *src, size_t per, const i
     return v;
 }
 
+/* Rows of a uint8 [n, per] array as one float input (0..255) of the tape. */
+static oiqa_agv gather_u8(oiqa_ag *ag, const uint8_t *src, size_t per, const int *idx, int B, const int *shape)
+{
+    oiqa_agv v = oiqa_ag_input(ag, NULL, 4, shape);
+    float *buf = oiqa_ag_data(ag, v);
+    for (int b = 0; buf && b < B; b++) {
+        const uint8_t *row = src + (size_t)idx[b] * per;
+        float *dst = buf + (size_t)b * per;
+        for (size_t k = 0; k < per; k++) dst[k] = row[k];
+    }
+    return v;
+}
+
 int oiqa_feature_set_batch(oiqa_ag *ag, const oiqa_feature_set *fs, const int *idx, int B, oiqa_method_batch *in)
 {
     in->B = B;
@@ -425,6 +479,14 @@ int oiqa_feature_set_batch(oiqa_ag *ag, const oiqa_feature_set *fs, const int *i
     for (int i = 0; i < fs->n_inputs; i++) {
         const oiqa_feature_input *f = &fs->in[i];
         if (!f->used) continue;
+        if (f->layout == OIQA_LAYOUT_IMAGES) { /* [B*V, S, S, 3] */
+            int shape4[4] = {B * f->V, f->map_h, f->map_w, 3};
+            size_t per = (size_t)f->V * f->map_h * f->map_w * 3;
+            for (int s = 0; s < OIQA_METHOD_MAX_STREAMS; s++)
+                if (f->pixels[s] && (in->x[i][s][0] = gather_u8(ag, f->pixels[s], per, idx, B, shape4)) < 0)
+                    rc = OIQA_EXIT_DATA;
+            continue;
+        }
         if (f->layout == OIQA_LAYOUT_MAPS) { /* [B*V, h, w, C] */
             int shape4[4] = {B * f->V, f->map_h, f->map_w, f->dim[0]};
             size_t per = (size_t)f->V * f->map_h * f->map_w * f->dim[0];

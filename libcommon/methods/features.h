@@ -8,6 +8,7 @@
  *                 `blocks` attribute, in order) of mean || std
  *   maps          maps[s][0] [N, V, h, w, C] float16 = /<stream>/<block>/map,
  *                 kept as float16 (half the memory), float32 per batch
+ *   images        pixels[s] [N, V, S, S, 3] uint8 = /<stream>, float per batch
  *
  * Names are matched to the files' rows by name; a name missing from a file,
  * or a NaN / Inf value, is an error naming the file, the row and the
@@ -28,8 +29,9 @@ typedef struct {
     int dim[OIQA_METHOD_MAX_BLOCKS];    /* 2 C per block; concat: one block of G */
     char *block[OIQA_METHOD_MAX_BLOCKS]; /* names; concat: the input's role */
     float *x[OIQA_METHOD_MAX_STREAMS][OIQA_METHOD_MAX_BLOCKS]; /* [n, V, dim]; NULL: stream not read */
-    int map_h, map_w;                                         /* maps: the side of the stored maps */
+    int map_h, map_w;                                         /* maps, images: the side of the stored maps */
     uint16_t *maps[OIQA_METHOD_MAX_STREAMS];                  /* maps: [n, V, h, w, C] float16; NULL: not read */
+    uint8_t *pixels[OIQA_METHOD_MAX_STREAMS];                 /* images: [n, V, S, S, 3]; NULL: not read */
     oiqa_feature_prov prov;
 } oiqa_feature_input;
 

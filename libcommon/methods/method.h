@@ -62,6 +62,11 @@ typedef enum {
      * trainable backbone above a cached cut). One block, from `select`; its
      * dim is C. */
     OIQA_LAYOUT_MAPS = 3,
+    /* the images themselves, /<stream> uint8 [N, V, S, S, 3] (a viewports.h5:
+     * stream "viewports"; a pseudoref.h5: "restored", "degraded"): a
+     * [B*V, S, S, 3] float input on the 0..255 scale, for a network trained
+     * from the pixels (the method normalises and augments). dim is 3. */
+    OIQA_LAYOUT_IMAGES = 4,
 } oiqa_feature_layout;
 
 typedef struct {
@@ -95,7 +100,8 @@ typedef struct {
 } oiqa_method_shape;
 
 /* One mini-batch on the tape: x[input][stream][block] is [B, V, dim] (view
- * blocks), [B, dim] (concat) or [B*V, h, w, C] (maps), -1 when not read. */
+ * blocks), [B, dim] (concat), [B*V, h, w, C] (maps) or [B*V, S, S, 3]
+ * (images), -1 when not read. */
 typedef struct {
     int B;
     oiqa_agv x[OIQA_METHOD_MAX_INPUTS][OIQA_METHOD_MAX_STREAMS][OIQA_METHOD_MAX_BLOCKS];

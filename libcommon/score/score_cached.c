@@ -13,13 +13,16 @@
 #include "io/csv.h"
 
 /* The file given for input i of the model's method (NULL: none); the
- * option that gives it in *option. */
+ * option that gives it in *option. A file given without a role goes to the
+ * first input the model reads. */
 static const char *given_path(const oiqa_train_model *tm, const oiqa_score_opts *o, int i, const char **option)
 {
     *option = NULL;
+    int first = 0;
+    while (first < tm->m->n_inputs - 1 && !tm->sel.use[first]) first++;
     for (int j = 0; j < o->n_inputs; j++) {
         const oiqa_score_input *in = &o->inputs[j];
-        int match = in->role ? !strcmp(in->role, tm->m->inputs[i].role) : i == 0;
+        int match = in->role ? !strcmp(in->role, tm->m->inputs[i].role) : i == first;
         if (match) {
             *option = in->option;
             if (in->path) return in->path;

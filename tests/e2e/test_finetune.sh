@@ -3,8 +3,9 @@
 # docs/finetune.md) on real panoramas: oiqa-synth (4 references x 2 families x
 # 2 levels), viewports, oiqa-backbone --arch resnet18 --blocks layer3 --maps,
 # oiqa-train, oiqa-score; what is saved (layer4 and the head, nothing below
-# the cut), determinism, resume, the linear probe, and the refusals (exit
-# code, one stderr line naming the problem).
+# the cut), determinism, resume, the linear probe, training from the
+# viewports themselves, and the refusals (exit code, one stderr line naming
+# the problem).
 source "$(dirname "$0")/lib.sh"
 T=$OIQA_BIN/oiqa-train
 S=$OIQA_BIN/oiqa-score
@@ -62,6 +63,16 @@ run "$T" --config ft.yaml --set model.train_backbone=false -o runs/probe -q -j 2
 run "$W" ls runs/probe/model.h5
 [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'head.weight' && ! printf '%s' "$OUT" | grep -q 'layer4' &&
     pass finetune_probe_head_only || fail finetune_probe_head_only "$OUT $ERR"
+
+# from the viewports themselves: the whole network trains (stem included)
+run "$T" --config ft.yaml --set model.cut=none --set features.viewports=vp.h5 --set features.maps=null --set epochs=1 \
+    -o runs/img -q -j 2
+run "$W" ls runs/img/model.h5
+[ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'conv1.weight' && printf '%s' "$OUT" | grep -q 'layer1.0.bn1.weight' &&
+    pass finetune_from_images || fail finetune_from_images "$OUT $ERR"
+run "$S" --model runs/img/model.h5 --features vp.h5 -o pred_img.csv -q
+[ "$RC" -eq 0 ] && [ "$(wc -l <pred_img.csv)" -eq "$(($(wc -l <names.txt) + 1))" ] &&
+    pass finetune_from_images_scores || fail finetune_from_images_scores "rc=$RC $ERR"
 
 # --- refusals ---------------------------------------------------------------
 run "$OIQA_BIN/oiqa-backbone" --arch resnet18 vp.h5 --weights random:0 --blocks layer3 -o nomaps.h5 -q

@@ -10,11 +10,13 @@
 #include "base/error.h"
 #include "base/strutil.h"
 #include "io/ckpt.h"
+#include "models/imagenet.h"
 #include "models/resnet_random.h"
 #include "models/resnet_tape.h"
 
 static const char *const ARCHS[] = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", NULL};
-static const char *const CUTS[] = {"layer1", "layer2", "layer3", "layer4", NULL};
+/* where the trained part starts: the images themselves, or the maps of a layer */
+static const char *const CUTS[] = {"none", "layer1", "layer2", "layer3", "layer4", NULL};
 
 #define OFF(f) offsetof(oiqa_resnet_ft_opts, f)
 static const oiqa_opt OPTIONS[] = {
@@ -23,7 +25,8 @@ static const oiqa_opt OPTIONS[] = {
     {"arch", 0, OIQA_OPT_ENUM, OFF(arch), "resnet18", "NAME", "the ResNet (its depth; a checkpoint must match)", 0, 0,
      ARCHS, 0},
     {"cut", 0, OIQA_OPT_ENUM, OFF(cut), "layer3", "LAYER",
-     "the cached maps' layer (features.maps' block); the layers above it train", 0, 0, CUTS, 0},
+     "the cached maps' layer (features.maps' block), the layers above it train; none: the whole network from the "
+     "viewports (features.viewports)", 0, 0, CUTS, 0},
     {"train_backbone", 0, OIQA_OPT_FLAG, OFF(train_backbone), "true", NULL,
      "fine-tune the layers above the cut (false: only the head, the frozen-backbone linear probe)", 0, 0, NULL, 0},
     {0},
@@ -32,9 +35,12 @@ static const oiqa_opt OPTIONS[] = {
 static const oiqa_method_input INPUTS[] = {
     {"maps", "backbone", OIQA_LAYOUT_MAPS, {"original"},
      "the viewports' maps of the cut (oiqa-backbone --arch resnet18 --blocks layer3 --maps)",
-     "compute %s's maps with oiqa-backbone --blocks %s --maps, or change model.cut", NULL,
-     "give the backbone file with the cut's maps"},
+     "or change model.cut", NULL, "give the backbone file with the cut's maps (or set model.cut: none)"},
+    {"viewports", "viewports", OIQA_LAYOUT_IMAGES, {"viewports"},
+     "the viewports themselves (oiqa-viewports), with model.cut: none", NULL, NULL,
+     "model.cut is none: give the viewports.h5 the network trains from"},
 };
+enum { IN_MAPS, IN_VIEWPORTS };
 
 static const oiqa_method_output OUTPUTS[] = {{"quality", OIQA_OUT_SCORE}};
 static const char *const PARTS[] = {"quality"};
@@ -59,9 +65,10 @@ static void select_inputs(const void *opts, oiqa_method_select *sel)
 {
     const oiqa_resnet_ft_opts *o = opts;
     memset(sel, 0, sizeof *sel);
-    sel->use[0] = 1;
-    sel->n_blocks[0] = 1;
-    sel->blocks[0][0] = CUTS[o->cut];
+    int in = o->cut ? IN_MAPS : IN_VIEWPORTS;
+    sel->use[in] = 1;
+    sel->n_blocks[in] = 1;
+    sel->blocks[in][0] = o->cut ? CUTS[o->cut] : "viewports";
 }
 
 /* The checkpoint of model.weights: a file, or the random weights of arch. */
@@ -78,10 +85,12 @@ static int open_weights(const oiqa_resnet_ft_opts *o, oiqa_ckpt **ck)
     return oiqa_ckpt_open(w, ck);
 }
 
-/* A parameter of a layer above the cut ("layer4.1.conv2.weight" above layer3). */
+/* A parameter of a layer above the cut ("layer4.1.conv2.weight" above
+ * layer3; everything, the stem's conv1 and bn1 too, above none). */
 static int above_cut(const char *name, int cut)
 {
-    return !strncmp(name, "layer", 5) && name[5] >= '1' && name[5] <= '4' && name[5] - '1' > cut && name[6] == '.';
+    if (strncmp(name, "layer", 5)) return cut == 0 && strncmp(name, "fc.", 3);
+    return name[5] >= '1' && name[5] <= '4' && name[6] == '.' && name[5] - '0' > cut;
 }
 
 static void free_model(void *model)
@@ -106,10 +115,10 @@ static int build(const void *opts, const oiqa_method_shape *s, oiqa_rng *rng, vo
     if (!rc && strcmp(m->net.depth.name, ARCHS[o->arch]))
         rc = oiqa_fail(OIQA_EXIT_USAGE, o->weights, "a %s checkpoint, but model.arch is %s", m->net.depth.name,
                        ARCHS[o->arch]);
-    int C = m->net.channels[o->cut];
-    if (!rc && s->dim[0][0] != C)
+    int C = o->cut ? m->net.channels[o->cut - 1] : 3, have = s->dim[o->cut ? IN_MAPS : IN_VIEWPORTS][0];
+    if (!rc && have != C)
         rc = oiqa_fail(OIQA_EXIT_DATA, NULL, "the cached %s maps have %d channels, the %s's %s has %d: the maps "
-                       "come from another backbone", CUTS[o->cut], s->dim[0][0], ARCHS[o->arch], CUTS[o->cut], C);
+                       "come from another backbone", CUTS[o->cut], have, ARCHS[o->arch], CUTS[o->cut], C);
     int C4 = m->net.channels[3], ws[2] = {1, C4}, bs[1] = {1};
     if (!rc) rc = oiqa_param_init(&m->head_w, "head.weight", 2, ws);
     if (!rc) rc = oiqa_param_init(&m->head_b, "head.bias", 1, bs);
@@ -140,17 +149,42 @@ static int params(void *model, oiqa_param **out, int max)
     return n;
 }
 
+/* The viewports of a batch (a leaf of the tape, [B*V, S, S, 3] on 0..255),
+ * in place: torchvision's ImageNet normalisation, and in training (rng) a
+ * random horizontal flip of each viewport with probability 1/2
+ * (RandomHorizontalFlip). */
+static void prepare_images(oiqa_ag *ag, oiqa_agv x, oiqa_rng *rng)
+{
+    const int *s = oiqa_ag_shape(ag, x);
+    float *v = oiqa_ag_data(ag, x);
+    int n = s[0], H = s[1], W = s[2];
+    for (int i = 0; i < n; i++) {
+        float *img = v + (size_t)i * H * W * 3;
+        if (rng && oiqa_rng_uniform(rng) < 0.5)
+            for (int y = 0; y < H; y++)
+                for (int a = 0, b = W - 1; a < b; a++, b--)
+                    for (int c = 0; c < 3; c++) {
+                        float t = img[((size_t)y * W + a) * 3 + c];
+                        img[((size_t)y * W + a) * 3 + c] = img[((size_t)y * W + b) * 3 + c];
+                        img[((size_t)y * W + b) * 3 + c] = t;
+                    }
+        for (size_t k = 0; k < (size_t)H * W * 3; k++)
+            img[k] = (img[k] / 255.0f - OIQA_IMAGENET_MEAN[k % 3]) / OIQA_IMAGENET_STD[k % 3];
+    }
+}
+
 static int forward(void *model, oiqa_ag *ag, const oiqa_method_batch *b, oiqa_rng *rng, oiqa_agv *out)
 {
     (void)rng;
     resnet_ft *m = model;
-    oiqa_agv x = b->x[0][0][0];
-    if (x < 0) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: no maps in the batch");
+    oiqa_agv x = b->x[m->cut ? IN_MAPS : IN_VIEWPORTS][0][0];
+    if (x < 0) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: no %s in the batch", m->cut ? "maps" : "viewports");
     int BV = oiqa_ag_shape(ag, x)[0], V = BV / b->B;
+    if (!m->cut) prepare_images(ag, x, rng);
     /* BatchNorm with the checkpoint's running statistics (frozen-statistics
      * fine-tuning: gamma and beta learn; the statistics are not saved). */
     oiqa_resnet_tape_out o;
-    int rc = oiqa_resnet_tape_forward_from(ag, &m->net, m->cut + 1, x, 0, &o);
+    int rc = oiqa_resnet_tape_forward_from(ag, &m->net, m->cut, x, 0, &o);
     if (rc) return rc;
     int C4 = m->net.channels[3], s3[3] = {b->B, V, C4};
     oiqa_agv pooled = oiqa_ag_mean_axis(ag, oiqa_ag_reshape(ag, o.pool, 3, s3), 1); /* the mean over viewports */
@@ -186,7 +220,7 @@ const oiqa_method oiqa_method_resnet_ft = {
     .summary = "a torchvision ResNet fine-tuned above a cached cut (its maps), mean over viewports, linear head",
     .opts = OPTIONS,
     .opts_size = sizeof(oiqa_resnet_ft_opts),
-    .n_inputs = 1,
+    .n_inputs = 2,
     .inputs = INPUTS,
     .n_outputs = 1,
     .outputs = OUTPUTS,

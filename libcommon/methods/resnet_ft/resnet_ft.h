@@ -4,8 +4,10 @@
  * training runs only the layers above it on the tape (models/resnet_tape.h),
  * pools each viewport's layer4 globally, averages the viewports and scores
  * with a Linear(C4, 1) head. The staged-cache way to fine-tune the last
- * blocks cheaply. With train_backbone: false only the head learns: the
- * frozen-backbone linear probe to compare with. docs/finetune.md. */
+ * blocks cheaply. With cut: none the whole network trains from the
+ * viewports (viewports.h5; ImageNet normalisation, random horizontal flips).
+ * With train_backbone: false only the head learns: the frozen-backbone
+ * linear probe to compare with. docs/finetune.md. */
 #ifndef OIQA_METHODS_RESNET_FT_H
 #define OIQA_METHODS_RESNET_FT_H
 
@@ -14,7 +16,7 @@
 typedef struct {
     char *weights;      /* the backbone checkpoint the maps came from, or random:SEED */
     int arch;           /* index into the ResNet depths (random weights; checked against a checkpoint) */
-    int cut;            /* 0..3: the maps are layer1..layer4 */
+    int cut;            /* 0: from the viewports; 1..4: the maps are layer1..layer4 */
     int train_backbone; /* 0: only the head (the linear probe) */
 } oiqa_resnet_ft_opts;
 

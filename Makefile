@@ -47,7 +47,7 @@ endif
 
 DEPS_OK := $(shell scripts/install-deps.sh --check >/dev/null 2>&1 && echo yes)
 EXPERIMENTS := reproduce indataset ablation cross
-PUBLIC_GOALS := all test demo $(EXPERIMENTS) bench pseudoref-table install clean tools lib unit-tests
+PUBLIC_GOALS := all test demo demo-resnet_ft $(EXPERIMENTS) bench pseudoref-table install clean tools lib unit-tests
 
 ifneq ($(DEPS_OK),yes)
 # Dependencies missing: install them, then run the same goal again.
@@ -138,6 +138,10 @@ demo: $(TOOLS)
 	$(MAKE) --no-print-directory -j$(DEMO_JOBS) -f pipelines/experiments.mk demo BIN=$(abspath $(BUILD)/bin) \
 	  TRAIN_THREADS=1 RESULTS_TABLE_QUIET=1 && \
 	pipelines/demo_summary.sh $$start
+
+# A ResNet-18 fine-tuned three ways on the demo dataset (docs/finetune.md).
+demo-resnet_ft: $(TOOLS)
+	@BIN=$(abspath $(BUILD)/bin) pipelines/finetune_demo.sh
 
 # Experiments on the databases users bring (configs/datasets/, README "Running a database").
 $(EXPERIMENTS): $(TOOLS)

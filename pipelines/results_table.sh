@@ -17,6 +17,9 @@ describe() {
         single_scale) echo "one scale (layer4 only)" ;;
         no_aux) echo "without the level and type heads" ;;
         typemean) echo "baseline: per-distortion-type mean" ;;
+        ft_layer3) echo "ResNet-18 fine-tuned above the cached layer3 cut (layer4 + head)" ;;
+        ft_images) echo "ResNet-18 fine-tuned from the viewports (whole network + head)" ;;
+        probe_layer3) echo "baseline: frozen ResNet-18, linear probe (head only)" ;;
         *) echo "$1" ;;
     esac
 }

@@ -38,7 +38,7 @@
 #define OIQA_METHOD_MAX_BLOCKS 8
 #define OIQA_METHOD_MAX_OUTPUTS 4
 #define OIQA_METHOD_MAX_PARTS 4
-#define OIQA_METHOD_MAX_PARAMS 256
+#define OIQA_METHOD_MAX_PARAMS 1024
 #define OIQA_METHOD_OPTS_MAX 1024 /* bytes of a method's options struct */
 
 /* How a feature file's datasets become one input of the model. */

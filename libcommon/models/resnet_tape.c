@@ -23,9 +23,9 @@ static int load_param(loader *l, const char *name, int ndim, const int *want, oi
     return oiqa_tape_load_param(&l->t, name, ndim, want, p);
 }
 
-static int load_buffer(loader *l, const char *name, int C, float **out)
+static int load_buffer(loader *l, const char *name, int C, oiqa_param *p)
 {
-    return oiqa_tape_load_buffer(&l->t, name, (size_t)C, out);
+    return oiqa_tape_load_buffer(&l->t, name, (size_t)C, p);
 }
 
 static int load_bn(loader *l, const char *prefix, int C, oiqa_tape_bn *bn)
@@ -38,9 +38,10 @@ static int load_bn(loader *l, const char *prefix, int C, oiqa_tape_bn *bn)
     snprintf(name, sizeof name, "%s.bias", prefix);
     if ((rc = load_param(l, name, 1, shape, &bn->bias))) return rc;
     snprintf(name, sizeof name, "%s.running_mean", prefix);
-    if ((rc = load_buffer(l, name, C, &bn->running_mean))) return rc;
+    if ((rc = load_buffer(l, name, C, &bn->stats[0]))) return rc;
     snprintf(name, sizeof name, "%s.running_var", prefix);
-    if ((rc = load_buffer(l, name, C, &bn->running_var))) return rc;
+    if ((rc = load_buffer(l, name, C, &bn->stats[1]))) return rc;
+    bn->running_mean = bn->stats[0].w, bn->running_var = bn->stats[1].w;
     snprintf(name, sizeof name, "%s.num_batches_tracked", prefix);
     const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name); /* optional, as in torchvision's loader */
     if (t && t->numel == 1) {
@@ -90,8 +91,9 @@ static int depth_of(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tape *net
 int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tape *net)
 {
     memset(net, 0, sizeof *net);
-    loader l = {{ck, path, "a torchvision ResNet", net->params, &net->n_params, OIQA_RESNET_TAPE_MAX_PARAMS}, ck, path,
-                net};
+    loader l = {{ck, path, "a torchvision ResNet", net->params, &net->n_params, OIQA_RESNET_TAPE_MAX_PARAMS,
+                 net->buffers, &net->n_buffers, OIQA_RESNET_TAPE_MAX_PARAMS},
+                ck, path, net};
     const oiqa_ck_tensor *stem = oiqa_ckpt_find(ck, "conv1.weight");
     if (!stem || stem->ndim != 4 || stem->shape[0] < 1 || stem->shape[0] > 4096)
         return oiqa_fail(OIQA_EXIT_DATA, path, "not a torchvision ResNet state dict: no conv1.weight [w, 3, 7, 7]");
@@ -136,7 +138,8 @@ int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tap
 static void free_bn(oiqa_tape_bn *bn)
 {
     oiqa_param_free(&bn->weight), oiqa_param_free(&bn->bias);
-    free(bn->running_mean), free(bn->running_var);
+    oiqa_param_free(&bn->stats[0]), oiqa_param_free(&bn->stats[1]);
+    bn->running_mean = bn->running_var = NULL;
 }
 
 static void free_conv_bn(oiqa_tape_conv_bn *cb)

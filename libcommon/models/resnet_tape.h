@@ -23,8 +23,9 @@
 #include "nn/ag.h"
 
 typedef struct {
-    oiqa_param weight, bias;          /* gamma, beta [C] */
-    float *running_mean, *running_var; /* [C], owned */
+    oiqa_param weight, bias;           /* gamma, beta [C] */
+    oiqa_param stats[2];               /* running_mean, running_var [C]: frozen parameters (buffers) */
+    float *running_mean, *running_var; /* = stats[0].w, stats[1].w */
     long num_batches_tracked;
     int C;
 } oiqa_tape_bn;
@@ -55,6 +56,11 @@ typedef struct {
     oiqa_param fc_w, fc_b;
     oiqa_param *params[OIQA_RESNET_TAPE_MAX_PARAMS]; /* every trainable tensor, state-dict order */
     int n_params;
+    /* BatchNorm's running statistics as frozen parameters named by their
+     * keys ("layer4.0.bn1.running_mean"): what a fine-tuned model saves and
+     * restores with its weights. */
+    oiqa_param *buffers[OIQA_RESNET_TAPE_MAX_PARAMS];
+    int n_buffers;
 } oiqa_resnet_tape;
 
 /* Builds the network from a torchvision ResNet state dict (fc optional). A

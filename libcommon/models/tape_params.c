@@ -26,13 +26,23 @@ int oiqa_tape_load_param(oiqa_tape_loader *l, const char *name, int ndim, const 
     return rc;
 }
 
-int oiqa_tape_load_buffer(oiqa_tape_loader *l, const char *name, size_t numel, float **out)
+int oiqa_tape_load_buffer(oiqa_tape_loader *l, const char *name, size_t numel, oiqa_param *p)
 {
     const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name);
     if (!t || (size_t)t->numel != numel)
         return oiqa_fail(OIQA_EXIT_DATA, l->path, "not %s state dict: no %s of %zu values", l->what, name, numel);
-    if (!(*out = malloc(numel * sizeof(float)))) return oiqa_fail(OIQA_EXIT_DATA, l->path, "out of memory");
-    return oiqa_ckpt_read_f32(l->ck, t, *out);
+    if (l->buffers && *l->n_buffers == l->buffers_cap)
+        return oiqa_fail(OIQA_EXIT_DATA, l->path, "more than %d buffers", l->buffers_cap);
+    int shape[1] = {(int)numel};
+    int rc = oiqa_param_init(p, name, 1, shape);
+    if (!rc) rc = oiqa_ckpt_read_f32(l->ck, t, p->w);
+    if (rc) {
+        oiqa_param_free(p);
+        return rc;
+    }
+    p->frozen = 1;
+    if (l->buffers) l->buffers[(*l->n_buffers)++] = p;
+    return OIQA_OK;
 }
 
 oiqa_param *oiqa_tape_find_param(oiqa_param *const *list, int n, const char *name)

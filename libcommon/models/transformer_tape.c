@@ -169,7 +169,7 @@ int oiqa_transformer_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_tower
     net->quick_gelu = !timm;
     net->eps = timm ? 1e-6f : 1e-5f;
     const key_names *keys = timm ? &TIMM_KEYS : tower == OIQA_TOWER_TEXT ? &CLIP_TEXT_KEYS : &CLIP_IMAGE_KEYS;
-    loader l = {{ck, path, keys->what, net->params, &net->n_params, OIQA_TRANSFORMER_MAX_PARAMS}, keys};
+    loader l = {{ck, path, keys->what, net->params, &net->n_params, OIQA_TRANSFORMER_MAX_PARAMS, NULL, NULL, 0}, keys};
     int rc = tower == OIQA_TOWER_TEXT ? load_text_stem(&l, net) : load_image_stem(&l, net);
     if (!rc) {
         net->depth = count_blocks(ck, keys);

@@ -52,6 +52,7 @@ int oiqa_optimizer_step_groups(oiqa_optimizer *opt, const oiqa_param_group *grou
     double bc1 = 1 - pow(opt->beta1, (double)opt->step), bc2 = 1 - pow(opt->beta2, (double)opt->step);
     for (int gi = 0; gi < n_groups; gi++)
         for (int i = 0; i < groups[gi].n; i++) {
+            if (groups[gi].params[i]->frozen) continue; /* a constant (BatchNorm's running statistics) */
             int rc = update_param(opt, groups[gi].params[i], lr * groups[gi].lr_scale, bc1, bc2);
             if (rc) return rc;
         }

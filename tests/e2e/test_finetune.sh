@@ -39,6 +39,7 @@ if [ "$RC" -eq 0 ] && [ -f runs/ft/model.h5 ] && [ "$(wc -l <runs/ft/log.csv)" -
     pass finetune_trains; else fail finetune_trains "rc=$RC $ERR"; fi
 run "$W" ls runs/ft/model.h5
 if printf '%s' "$OUT" | grep -q 'layer4.1.conv2.weight' && printf '%s' "$OUT" | grep -q 'head.weight' &&
+    printf '%s' "$OUT" | grep -q 'layer4.0.bn1.running_var' &&
     ! printf '%s' "$OUT" | grep -q 'layer3\.' && ! printf '%s' "$OUT" | grep -q 'conv1.weight  *float32 \[64,3'; then
     pass finetune_saves_layers_above_cut; else fail finetune_saves_layers_above_cut "$OUT"; fi
 

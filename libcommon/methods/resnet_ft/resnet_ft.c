@@ -16,6 +16,7 @@
 
 static const char *const ARCHS[] = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", NULL};
 /* where the trained part starts: the images themselves, or the maps of a layer */
+static const char *const BN_MODES[] = {"train", "frozen", NULL};
 static const char *const CUTS[] = {"none", "layer1", "layer2", "layer3", "layer4", NULL};
 
 #define OFF(f) offsetof(oiqa_resnet_ft_opts, f)
@@ -29,6 +30,10 @@ static const oiqa_opt OPTIONS[] = {
      "viewports (features.viewports)", 0, 0, CUTS, 0},
     {"train_backbone", 0, OIQA_OPT_FLAG, OFF(train_backbone), "true", NULL,
      "fine-tune the layers above the cut (false: only the head, the frozen-backbone linear probe)", 0, 0, NULL, 0},
+    {"bn", 0, OIQA_OPT_ENUM, OFF(bn), "train", "MODE",
+     "BatchNorm of the trained layers: train (batch statistics, running statistics updated and saved, as "
+     "model.train() in PyTorch) or frozen (the checkpoint's statistics; gamma and beta still learn)", 0, 0, BN_MODES,
+     0},
     {0},
 };
 
@@ -48,7 +53,7 @@ static const char *const PARTS[] = {"quality"};
 typedef struct {
     oiqa_resnet_tape net;
     oiqa_param head_w, head_b; /* Linear(C4, 1) */
-    int cut, train_backbone;
+    int cut, train_backbone, bn_train;
 } resnet_ft;
 
 static int check(const void *opts)
@@ -127,7 +132,7 @@ static int build(const void *opts, const oiqa_method_shape *s, oiqa_rng *rng, vo
         for (int k = 0; k < C4; k++) m->head_w.w[k] = (float)(bound * (2 * oiqa_rng_uniform(rng) - 1));
         m->head_b.w[0] = (float)(bound * (2 * oiqa_rng_uniform(rng) - 1));
     }
-    m->cut = o->cut, m->train_backbone = o->train_backbone;
+    m->cut = o->cut, m->train_backbone = o->train_backbone, m->bn_train = o->bn == 0;
     for (int i = 0; !rc && i < m->net.n_params; i++) /* below the cut, or the probe's backbone: constants */
         m->net.params[i]->frozen = !(m->train_backbone && above_cut(m->net.params[i]->name, m->cut));
     if (rc) free_model(m), m = NULL;
@@ -143,6 +148,13 @@ static int params(void *model, oiqa_param **out, int max)
         if (above_cut(m->net.params[i]->name, m->cut)) {
             if (n == max) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: more than %d parameters", max), -1;
             out[n++] = m->net.params[i];
+        }
+    /* the running statistics of the trained layers' BatchNorms: frozen
+     * parameters, saved and restored with the weights, not stepped */
+    for (int i = 0; m->train_backbone && m->bn_train && i < m->net.n_buffers; i++)
+        if (above_cut(m->net.buffers[i]->name, m->cut)) {
+            if (n == max) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: more than %d parameters", max), -1;
+            out[n++] = m->net.buffers[i];
         }
     if (n + 2 > max) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: more than %d parameters", max), -1;
     out[n++] = &m->head_w, out[n++] = &m->head_b;
@@ -181,10 +193,12 @@ static int forward(void *model, oiqa_ag *ag, const oiqa_method_batch *b, oiqa_rn
     if (x < 0) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: no %s in the batch", m->cut ? "maps" : "viewports");
     int BV = oiqa_ag_shape(ag, x)[0], V = BV / b->B;
     if (!m->cut) prepare_images(ag, x, rng);
-    /* BatchNorm with the checkpoint's running statistics (frozen-statistics
-     * fine-tuning: gamma and beta learn; the statistics are not saved). */
+    /* BatchNorm: batch statistics when training with bn: train (the
+     * running statistics move and are saved as buffers), else the running
+     * statistics (evaluation; bn: frozen; the probe's frozen backbone). */
+    int batch_stats = rng && m->train_backbone && m->bn_train;
     oiqa_resnet_tape_out o;
-    int rc = oiqa_resnet_tape_forward_from(ag, &m->net, m->cut, x, 0, &o);
+    int rc = oiqa_resnet_tape_forward_from(ag, &m->net, m->cut, x, batch_stats, &o);
     if (rc) return rc;
     int C4 = m->net.channels[3], s3[3] = {b->B, V, C4};
     oiqa_agv pooled = oiqa_ag_mean_axis(ag, oiqa_ag_reshape(ag, o.pool, 3, s3), 1); /* the mean over viewports */

@@ -18,6 +18,7 @@ typedef struct {
     int arch;           /* index into the ResNet depths (random weights; checked against a checkpoint) */
     int cut;            /* 0: from the viewports; 1..4: the maps are layer1..layer4 */
     int train_backbone; /* 0: only the head (the linear probe) */
+    int bn;             /* 0 train (batch statistics), 1 frozen (the checkpoint's) */
 } oiqa_resnet_ft_opts;
 
 extern const oiqa_method oiqa_method_resnet_ft;

@@ -1,8 +1,8 @@
 /* Training steps of ResNet-18 on the tape (models/resnet_tape.h): forward
  * with batch statistics, MSE on a Linear(512, 1) head over the pooled
  * features, backward, Adam (lr 2e-4, weight decay 5e-4 as L2: KD-OIQA's),
- * on random images and deterministic random weights (torchvision's init
- * shape: N(0, 2/fan_out) convs, unit BN). bench/resnet_train_torch.py runs
+ * on random images and deterministic random weights (models/resnet_random.h:
+ * torchvision's init, N(0, 2/fan_out) convs, unit BN). bench/resnet_train_torch.py runs
  * the same step in PyTorch; bench/run.sh prints the ratio. Reports steps/s
  * and the peak resident memory.
  *   bench_resnet_train [--batch B] [--height H] [--width W] [--steps N] [--threads N] */
@@ -18,6 +18,7 @@
 #include "base/rng.h"
 #include "base/threads.h"
 #include "io/ckpt.h"
+#include "models/resnet_random.h"
 #include "models/resnet_tape.h"
 #include "nn/optim.h"
 
@@ -29,54 +30,6 @@ static double now_s(void)
 }
 
 static oiqa_rng rng;
-
-static void add(oiqa_ckpt *ck, const char *name, int ndim, const int64_t *shape, double std, double fill)
-{
-    float *v = oiqa_ckpt_add_f32(ck, name, ndim, shape);
-    int64_t n = 1;
-    for (int d = 0; d < ndim; d++) n *= shape[d];
-    for (int64_t k = 0; v && k < n; k++) v[k] = std > 0 ? (float)(std * oiqa_rng_normal(&rng)) : (float)fill;
-}
-
-static void conv_bn(oiqa_ckpt *ck, const char *conv, const char *bn, int o, int i, int k)
-{
-    char name[128];
-    int64_t w[4] = {o, i, k, k}, c[1] = {o};
-    snprintf(name, sizeof name, "%s.weight", conv);
-    add(ck, name, 4, w, sqrt(2.0 / (o * k * k)), 0);
-    static const char *const part[4] = {"weight", "bias", "running_mean", "running_var"};
-    for (int p = 0; p < 4; p++) {
-        snprintf(name, sizeof name, "%s.%s", bn, part[p]);
-        add(ck, name, 1, c, 0, p == 0 || p == 3 ? 1.0 : 0.0);
-    }
-}
-
-/* torchvision resnet18's state dict (no fc), random. */
-static oiqa_ckpt *resnet18_random(void)
-{
-    oiqa_ckpt *ck;
-    if (oiqa_ckpt_new("resnet18 random", &ck)) return NULL;
-    conv_bn(ck, "conv1", "bn1", 64, 3, 7);
-    int cin = 64;
-    for (int l = 0; l < 4; l++) {
-        int c = 64 << l;
-        for (int b = 0; b < 2; b++) {
-            char conv[64], bn[64];
-            for (int k = 0; k < 2; k++) {
-                snprintf(conv, sizeof conv, "layer%d.%d.conv%d", l + 1, b, k + 1);
-                snprintf(bn, sizeof bn, "layer%d.%d.bn%d", l + 1, b, k + 1);
-                conv_bn(ck, conv, bn, c, k ? c : (b ? c : cin), 3);
-            }
-            if (b == 0 && l > 0) {
-                snprintf(conv, sizeof conv, "layer%d.0.downsample.0", l + 1);
-                snprintf(bn, sizeof bn, "layer%d.0.downsample.1", l + 1);
-                conv_bn(ck, conv, bn, c, cin, 1);
-            }
-        }
-        cin = c;
-    }
-    return ck;
-}
 
 int main(int argc, char **argv)
 {
@@ -92,9 +45,9 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 1 << 30); /* the tape's values: reuse the heap between steps */
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     oiqa_rng_seed(&rng, 1);
-    oiqa_ckpt *ck = resnet18_random();
+    oiqa_ckpt *ck = NULL;
     oiqa_resnet_tape net;
-    if (!ck || oiqa_resnet_tape_load(ck, "random", &net)) {
+    if (oiqa_resnet_random_ckpt(&oiqa_resnet18_depth, 1, &ck) || oiqa_resnet_tape_load(ck, "random", &net)) {
         fprintf(stderr, "bench_resnet_train: %s\n", oiqa_errmsg());
         return 1;
     }

@@ -22,7 +22,6 @@ vp=$D/viewports_cube6.h5; maps=$D/resnet18_layer3.h5
 [ -f "$vp" ] || "$BIN/oiqa-viewports" -q --root "$D/data" @"$D/names.txt" --layout cube6 --size 112 -o "$vp" -j "$J"
 [ -f "$maps" ] || "$BIN/oiqa-backbone" --arch resnet18 "$vp" --weights "random:$SEED" --blocks layer3 --maps \
     -o "$maps" -q -j "$J"
-awk -F, 'NR > 1 && $2 == "test" {print $1}' "$D/splits.csv" > "$R/test_names.txt"
 train() { # variant, then --set arguments
     local v=$1; shift
     "$BIN/oiqa-train" --config configs/experiments/resnet_ft_demo.yaml --set "model.weights=random:$SEED" \
@@ -30,9 +29,9 @@ train() { # variant, then --set arguments
         --set "seed=$SEED" --set "epochs=$EPOCHS" "$@" -o "$R/$v" --force -q -j "$J"
     local feat=$maps
     [[ " $* " == *" model.cut=none "* ]] && feat=$vp
-    "$BIN/oiqa-score" --model "$R/$v/model.h5" --features "$feat" @"$R/test_names.txt" -o "$R/$v/predictions.csv" \
-        --force -q -j "$J"
-    "$BIN/oiqa-eval" -q "$R/$v/predictions.csv" --labels "$D/labels.csv" -o "$O/$v" --force
+    "$BIN/oiqa-score" --model "$R/$v/model.h5" --features "$feat" -o "$R/$v/predictions.csv" --force -q -j "$J"
+    "$BIN/oiqa-eval" -q "$R/$v/predictions.csv" --labels "$D/labels.csv" --splits "$D/splits.csv" --part test \
+        -o "$O/$v" --force
 }
 train ft_layer3
 train probe_layer3 --set model.train_backbone=false

@@ -38,4 +38,13 @@ static inline void *fixture_read_dataset(hid_t file, const char *name, hid_t mem
     return buf;
 }
 
+/* A float32 dataset of exactly `want` elements (NULL: absent or another size). */
+static inline float *fixture_read_f32(hid_t file, const char *name, size_t want)
+{
+    size_t n;
+    float *v = fixture_read_dataset(file, name, H5T_NATIVE_FLOAT, sizeof(float), NULL, &n);
+    if (v && n != want) free(v), v = NULL;
+    return v;
+}
+
 #endif

@@ -77,13 +77,7 @@ static void t_pool_values(void)
 
 /* ---- KD-OIQA's policy network and its Bisign mask -------------------------- */
 
-static float *rd(hid_t f, const char *name, size_t want)
-{
-    size_t n;
-    float *v = fixture_read_dataset(f, name, H5T_NATIVE_FLOAT, sizeof(float), NULL, &n);
-    if (v && n != want) free(v), v = NULL;
-    return v;
-}
+static float *rd(hid_t f, const char *name, size_t want) { return fixture_read_f32(f, name, want); }
 
 /* sum of all elements of v */
 static oiqa_agv sum_all(oiqa_ag *ag, oiqa_agv v)

@@ -187,13 +187,7 @@ static void t_drop_path_and_shapes(void)
 
 /* ---- networks against the fixtures -------------------------------------- */
 
-static float *rd(hid_t f, const char *name, size_t want)
-{
-    size_t n;
-    float *v = fixture_read_dataset(f, name, H5T_NATIVE_FLOAT, sizeof(float), NULL, &n);
-    if (v && n != want) free(v), v = NULL;
-    return v;
-}
+static float *rd(hid_t f, const char *name, size_t want) { return fixture_read_f32(f, name, want); }
 
 static const char *grads_path(void)
 {
@@ -311,6 +305,24 @@ static void check_loss(hid_t g, oiqa_ag *ag, oiqa_agv loss)
     free(ref);
 }
 
+/* The fixture's loss sum(R_norm * norm) + sum(R_embed * embed) of group
+ * `tower`, its backward, and the loss and every gradient against PyTorch's. */
+static void backward_against_torch(hid_t gf, const char *tower, oiqa_ag *ag, const oiqa_transformer_tape_out *out,
+                                   oiqa_transformer_tape *net, const oiqa_param *x, int B, int H, int W)
+{
+    hid_t g = H5Gopen2(gf, tower, H5P_DEFAULT);
+    float *rn = rd(g, "R_norm", oiqa_ag_numel(ag, out->norm)), *re = rd(g, "R_embed", oiqa_ag_numel(ag, out->embed));
+    CHECK(rn && re);
+    if (rn && re) {
+        oiqa_agv loss = oiqa_ag_add(ag, weighted_sum(ag, out->norm, rn), weighted_sum(ag, out->embed, re));
+        CHECK(!oiqa_ag_backward(ag, loss));
+        check_loss(g, ag, loss);
+        check_grads(g, net, x, B, H, W);
+    }
+    free(rn), free(re);
+    H5Gclose(g);
+}
+
 static void t_timm_vit(void)
 {
     oiqa_ckpt *ck = NULL;
@@ -346,14 +358,7 @@ static void t_timm_vit(void)
     oiqa_agv patches = oiqa_ag_narrow(ag, out.norm, 1, 1, 64); /* DPAM's forward: norm(x)[:, 1:] */
     CHECK(near_fixture("forward_dpam", oiqa_ag_data(ag, patches), dpam, 2 * 64 * 64));
     free(ref), free(logits), free(dpam);
-    hid_t g = H5Gopen2(gf, "vit", H5P_DEFAULT);
-    float *rn = rd(g, "R_norm", seqn), *re = rd(g, "R_embed", 20);
-    oiqa_agv loss = oiqa_ag_add(ag, weighted_sum(ag, out.norm, rn), weighted_sum(ag, out.embed, re));
-    CHECK(!oiqa_ag_backward(ag, loss));
-    check_loss(g, ag, loss);
-    check_grads(g, &net, &x, 2, 64, 64);
-    free(rn), free(re);
-    H5Gclose(g);
+    backward_against_torch(gf, "vit", ag, &out, &net, &x, 2, 64, 64);
     oiqa_ag_free(ag);
     oiqa_param_free(&x);
 done:
@@ -399,14 +404,7 @@ static void t_clip_image(void)
                            2 * 16 * 64));
         CHECK(near_fixture("image_embed", oiqa_ag_data(ag, out.embed), emb, 64));
         free(cls), free(patches), free(emb);
-        hid_t g = H5Gopen2(gf, "clip_image", H5P_DEFAULT);
-        float *rn = rd(g, "R_norm", seqn), *re = rd(g, "R_embed", 64);
-        oiqa_agv loss = oiqa_ag_add(ag, weighted_sum(ag, out.norm, rn), weighted_sum(ag, out.embed, re));
-        CHECK(!oiqa_ag_backward(ag, loss));
-        check_loss(g, ag, loss);
-        check_grads(g, &net, &x, 2, 64, 64);
-        free(rn), free(re);
-        H5Gclose(g);
+        backward_against_torch(gf, "clip_image", ag, &out, &net, &x, 2, 64, 64);
         oiqa_ag_free(ag);
         oiqa_param_free(&x);
     }
@@ -447,14 +445,7 @@ static void t_clip_text(void)
         float *emb = rd(io, "text_embed", 128);
         CHECK(near_fixture("text_embed", oiqa_ag_data(ag, out.embed), emb, 128));
         free(emb);
-        hid_t g = H5Gopen2(gf, "clip_text", H5P_DEFAULT);
-        float *rn = rd(g, "R_norm", seqn), *re = rd(g, "R_embed", 128);
-        oiqa_agv loss = oiqa_ag_add(ag, weighted_sum(ag, out.norm, rn), weighted_sum(ag, out.embed, re));
-        CHECK(!oiqa_ag_backward(ag, loss));
-        check_loss(g, ag, loss);
-        check_grads(g, &net, NULL, 0, 0, 0);
-        free(rn), free(re);
-        H5Gclose(g);
+        backward_against_torch(gf, "clip_text", ag, &out, &net, NULL, 0, 0, 0);
         int bad[77] = {49408};
         CHECK(oiqa_transformer_tape_forward_text(ag, &net, bad, 1, &out) && strstr(oiqa_errmsg(), "vocabulary"));
         oiqa_ag_free(ag);

@@ -73,9 +73,12 @@ oiqa_agv ag_fail(const char *op, const char *why)
     return -1;
 }
 
-static oiqa_agv push_node(oiqa_ag *ag, int ndim, const int *shape)
+static oiqa_agv push_node(oiqa_ag *ag, int ndim, const int *shape_in)
 {
     if (ndim < 0 || ndim > OIQA_AG_MAX_DIMS) return ag_fail("node", "bad rank");
+    /* Ops pass an input node's own shape: copy it before the nodes may move. */
+    int shape[OIQA_AG_MAX_DIMS];
+    memcpy(shape, shape_in, (size_t)ndim * sizeof *shape);
     if (ag->n == ag->cap) {
         int cap = ag->cap ? 2 * ag->cap : 256;
         ag_node *nodes = realloc(ag->nodes, (size_t)cap * sizeof *nodes);

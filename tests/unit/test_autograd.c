@@ -328,9 +328,29 @@ static void t_training_converges(void)
     for (int i = 0; i < 4; i++) oiqa_param_free(ps[i]);
 }
 
+/* An op whose new node makes the tape grow: it reads its input's shape
+ * from the node array the growth moves (a use after free before the fix;
+ * ASan's build of this test sees it), for every op kind at the boundary. */
+static void t_tape_growth(void)
+{
+    oiqa_ag *ag = oiqa_ag_new();
+    int s[3] = {2, 3, 5};
+    float x[30] = {0};
+    for (int k = 0; k < 30; k++) x[k] = (float)k - 10;
+    oiqa_agv first = oiqa_ag_input(ag, x, 3, s);
+    for (int i = 1; i < 255; i++) oiqa_ag_input(ag, x, 1, s);
+    oiqa_agv y = oiqa_ag_relu(ag, first); /* node 255 */
+    oiqa_agv z = oiqa_ag_scale(ag, y, 2.0f); /* node 256: the array moves */
+    const int *zs = oiqa_ag_shape(ag, z);
+    CHECK(z == 256 && oiqa_ag_ndim(ag, z) == 3 && zs[0] == 2 && zs[1] == 3 && zs[2] == 5);
+    CHECK(oiqa_ag_data(ag, z)[29] == 38.0f && oiqa_ag_data(ag, z)[0] == 0.0f);
+    oiqa_ag_free(ag);
+}
+
 int main(void)
 {
     oiqa_rng_seed(&rng, 1);
+    RUN(t_tape_growth);
     RUN(t_gradients);
     RUN(t_forward_values);
     RUN(t_dropout);

@@ -253,7 +253,7 @@ static void t_register(void)
 {
     CHECK_MSG(oiqa_method_register(&PROBE) == 0, "%s", oiqa_errmsg());
     CHECK(oiqa_method_find("probe") == &PROBE && oiqa_method_find("mtfi") != NULL);
-    CHECK(strstr(oiqa_method_names(), "mtfi, probe") != NULL);
+    CHECK(strstr(oiqa_method_names(), "mtfi, resnet_ft, probe") != NULL);
     CHECK(oiqa_method_register(&PROBE) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "registered twice"));
     oiqa_method broken = PROBE;
     broken.name = "broken", broken.loss = NULL;

@@ -246,6 +246,27 @@ static int load_vectors(const oiqa_method *m, const oiqa_method_select *sel, int
     return rc;
 }
 
+/* The shape of a stream's 5-D dataset ds into want[1..4]: its type must be
+ * `type` (what the message calls `expect`), and a stream after the first
+ * must have the first one's shape. *absent: no such dataset (the caller
+ * names the fix). */
+static int stream_dims5(const oiqa_store_reader *r, const char *path, const char *ds, oiqa_dtype type,
+                        const char *expect, int first, int64_t *want, int *absent)
+{
+    oiqa_dtype t;
+    int nd;
+    uint64_t d[OIQA_MAX_DIMS];
+    *absent = oiqa_store_reader_shape(r, ds, &t, &nd, d) != 0;
+    if (*absent) return OIQA_EXIT_DATA;
+    if (t != type || nd != 5)
+        return oiqa_fail(OIQA_EXIT_DATA, path, "%s is %s with %d axes, expected %s", ds, oiqa_dtype_name(t), nd, expect);
+    for (int a = 1; !first && a < 5; a++)
+        if ((int64_t)d[a] != want[a])
+            return oiqa_fail(OIQA_EXIT_DATA, path, "%s differs in shape from the first stream's", ds);
+    for (int a = 1; a < 5; a++) want[a] = (int64_t)d[a];
+    return OIQA_OK;
+}
+
 /* The maps /<stream>/<block>/map float16 [N, V, h, w, C] of the one
  * selected block, kept as float16. */
 static int load_maps(const oiqa_method_input *mi, const oiqa_method_select *sel, int ii, const char *path,
@@ -261,21 +282,13 @@ static int load_maps(const oiqa_method_input *mi, const oiqa_method_select *sel,
     for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) {
         if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
         snprintf(ds, sizeof ds, "/%s/%s/map", mi->streams[st], block);
-        oiqa_dtype t;
-        int nd;
-        uint64_t d[OIQA_MAX_DIMS];
-        if (oiqa_store_reader_shape(r, ds, &t, &nd, d)) {
+        int absent, rc = stream_dims5(r, path, ds, OIQA_F16, "float16 [N,V,h,w,C]", st == 0, want, &absent);
+        if (absent) {
             hint(fix, sizeof fix, mi->fix_block, block);
             return oiqa_fail(OIQA_EXIT_DATA, path, "no dataset %s (run the backbone stage with --maps --blocks %s%s%s)",
                              ds, block, *fix ? "; " : "", fix);
         }
-        if (t != OIQA_F16 || nd != 5)
-            return oiqa_fail(OIQA_EXIT_DATA, path, "%s is %s with %d axes, expected float16 [N,V,h,w,C]", ds,
-                             oiqa_dtype_name(t), nd);
-        for (int a = 1; st && a < 5; a++)
-            if ((int64_t)d[a] != want[a])
-                return oiqa_fail(OIQA_EXIT_DATA, path, "%s differs in shape from the original stream's maps", ds);
-        for (int a = 1; a < 5; a++) want[a] = (int64_t)d[a];
+        if (rc) return rc;
     }
     in->n_blocks = 1, in->V = (int)want[1], in->map_h = (int)want[2], in->map_w = (int)want[3];
     in->dim[0] = (int)want[4];
@@ -308,20 +321,13 @@ static int load_images(const oiqa_method_input *mi, const oiqa_method_select *se
     for (int st = 0; st < OIQA_METHOD_MAX_STREAMS; st++) {
         if (!mi->streams[st] || !(st == 0 || sel->stream[ii][st])) continue;
         snprintf(ds, sizeof ds, "/%s", mi->streams[st]);
-        oiqa_dtype t;
-        int nd;
-        uint64_t d[OIQA_MAX_DIMS];
-        if (oiqa_store_reader_shape(r, ds, &t, &nd, d)) {
+        int absent, rc = stream_dims5(r, path, ds, OIQA_U8, "uint8 [N,V,S,S,3]", st == 0, want, &absent);
+        if (absent) {
             hint(fix, sizeof fix, mi->fix_stream, mi->streams[st]);
             return oiqa_fail(OIQA_EXIT_DATA, path, "no dataset %s%s%s%s", ds, *fix ? " (" : "", fix, *fix ? ")" : "");
         }
-        if (t != OIQA_U8 || nd != 5 || d[4] != 3)
-            return oiqa_fail(OIQA_EXIT_DATA, path, "%s is %s with %d axes, expected uint8 [N,V,S,S,3]", ds,
-                             oiqa_dtype_name(t), nd);
-        for (int a = 1; st && a < 4; a++)
-            if ((int64_t)d[a] != want[a])
-                return oiqa_fail(OIQA_EXIT_DATA, path, "%s differs in shape from the first stream's images", ds);
-        for (int a = 1; a < 4; a++) want[a] = (int64_t)d[a];
+        if (!rc && want[4] != 3) rc = oiqa_fail(OIQA_EXIT_DATA, path, "%s has %lld channels, not 3", ds, (long long)want[4]);
+        if (rc) return rc;
     }
     in->n_blocks = 1, in->V = (int)want[1], in->map_h = (int)want[2], in->map_w = (int)want[3], in->dim[0] = 3;
     in->block[0] = oiqa_strdup(mi->role);

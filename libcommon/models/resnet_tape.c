@@ -13,9 +13,6 @@
 
 typedef struct {
     oiqa_tape_loader t;
-    const oiqa_ckpt *ck;
-    const char *path;
-    oiqa_resnet_tape *net;
 } loader;
 
 static int load_param(loader *l, const char *name, int ndim, const int *want, oiqa_param *p)
@@ -43,10 +40,10 @@ static int load_bn(loader *l, const char *prefix, int C, oiqa_tape_bn *bn)
     if ((rc = load_buffer(l, name, C, &bn->stats[1]))) return rc;
     bn->running_mean = bn->stats[0].w, bn->running_var = bn->stats[1].w;
     snprintf(name, sizeof name, "%s.num_batches_tracked", prefix);
-    const oiqa_ck_tensor *t = oiqa_ckpt_find(l->ck, name); /* optional, as in torchvision's loader */
+    const oiqa_ck_tensor *t = oiqa_ckpt_find(l->t.ck, name); /* optional, as in torchvision's loader */
     if (t && t->numel == 1) {
         float v;
-        if (!oiqa_ckpt_read_f32(l->ck, t, &v)) bn->num_batches_tracked = (long)v;
+        if (!oiqa_ckpt_read_f32(l->t.ck, t, &v)) bn->num_batches_tracked = (long)v;
     }
     return OIQA_OK;
 }
@@ -92,8 +89,7 @@ int oiqa_resnet_tape_load(const oiqa_ckpt *ck, const char *path, oiqa_resnet_tap
 {
     memset(net, 0, sizeof *net);
     loader l = {{ck, path, "a torchvision ResNet", net->params, &net->n_params, OIQA_RESNET_TAPE_MAX_PARAMS,
-                 net->buffers, &net->n_buffers, OIQA_RESNET_TAPE_MAX_PARAMS},
-                ck, path, net};
+                 net->buffers, &net->n_buffers, OIQA_RESNET_TAPE_MAX_PARAMS}};
     const oiqa_ck_tensor *stem = oiqa_ckpt_find(ck, "conv1.weight");
     if (!stem || stem->ndim != 4 || stem->shape[0] < 1 || stem->shape[0] > 4096)
         return oiqa_fail(OIQA_EXIT_DATA, path, "not a torchvision ResNet state dict: no conv1.weight [w, 3, 7, 7]");

@@ -162,27 +162,27 @@ static int params(void *model, oiqa_param **out, int max)
 }
 
 /* The viewports of a batch (a leaf of the tape, [B*V, S, S, 3] on 0..255),
- * in place: torchvision's ImageNet normalisation, and in training (rng) a
- * random horizontal flip of each viewport with probability 1/2
- * (RandomHorizontalFlip). */
-static void prepare_images(oiqa_ag *ag, oiqa_agv x, oiqa_rng *rng)
+ * in place: in training (rng) a random horizontal flip of each viewport
+ * with probability 1/2 (RandomHorizontalFlip), then the ImageNet
+ * normalisation the backbone stage uses (models/imagenet.h). */
+static int prepare_images(oiqa_ag *ag, oiqa_agv x, oiqa_rng *rng)
 {
     const int *s = oiqa_ag_shape(ag, x);
     float *v = oiqa_ag_data(ag, x);
     int n = s[0], H = s[1], W = s[2];
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; rng && i < n; i++) {
         float *img = v + (size_t)i * H * W * 3;
-        if (rng && oiqa_rng_uniform(rng) < 0.5)
-            for (int y = 0; y < H; y++)
-                for (int a = 0, b = W - 1; a < b; a++, b--)
-                    for (int c = 0; c < 3; c++) {
-                        float t = img[((size_t)y * W + a) * 3 + c];
-                        img[((size_t)y * W + a) * 3 + c] = img[((size_t)y * W + b) * 3 + c];
-                        img[((size_t)y * W + b) * 3 + c] = t;
-                    }
-        for (size_t k = 0; k < (size_t)H * W * 3; k++)
-            img[k] = (img[k] / 255.0f - OIQA_IMAGENET_MEAN[k % 3]) / OIQA_IMAGENET_STD[k % 3];
+        if (oiqa_rng_uniform(rng) >= 0.5) continue;
+        for (int y = 0; y < H; y++)
+            for (int a = 0, b = W - 1; a < b; a++, b--)
+                for (int c = 0; c < 3; c++) {
+                    float t = img[((size_t)y * W + a) * 3 + c];
+                    img[((size_t)y * W + a) * 3 + c] = img[((size_t)y * W + b) * 3 + c];
+                    img[((size_t)y * W + b) * 3 + c] = t;
+                }
     }
+    oiqa_tensor view = {n, H, W, 3, v}; /* elementwise, so in place */
+    return oiqa_imagenet_normalize_f32(v, n, H, W, &view);
 }
 
 static int forward(void *model, oiqa_ag *ag, const oiqa_method_batch *b, oiqa_rng *rng, oiqa_agv *out)
@@ -192,7 +192,7 @@ static int forward(void *model, oiqa_ag *ag, const oiqa_method_batch *b, oiqa_rn
     oiqa_agv x = b->x[m->cut ? IN_MAPS : IN_VIEWPORTS][0][0];
     if (x < 0) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: no %s in the batch", m->cut ? "maps" : "viewports");
     int BV = oiqa_ag_shape(ag, x)[0], V = BV / b->B;
-    if (!m->cut) prepare_images(ag, x, rng);
+    if (!m->cut && prepare_images(ag, x, rng)) return OIQA_EXIT_DATA;
     /* BatchNorm: batch statistics when training with bn: train (the
      * running statistics move and are saved as buffers), else the running
      * statistics (evaluation; bn: frozen; the probe's frozen backbone). */

@@ -3,6 +3,7 @@
  * config keys are libcommon/train/train_config.c's, the engine
  * libcommon/train/train_loop.c, the methods libcommon/methods/. */
 #include <malloc.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 typedef struct {
     char *out;
-    long stop_after;
+    long stop_after, stop_after_batches, save_every;
     int force, resume;
     oiqa_train_config cfg; /* the config keys (train/train_config.h) */
 } train_cli;
@@ -32,6 +33,12 @@ static const oiqa_opt OWN[] = {
      0, NULL, OIQA_OPTF_CLI_ONLY},
     {"stop-after", 0, OIQA_OPT_INT, OFF(stop_after), "0", "E",
      "stop after epoch E (0: run all epochs); --resume continues", 0, 1e6, NULL, OIQA_OPTF_CLI_ONLY},
+    {"stop-after-batches", 0, OIQA_OPT_INT, OFF(stop_after_batches), "0", "N",
+     "stop after N batches, inside an epoch if need be (0: no limit); --resume continues", 0, 1e12, NULL,
+     OIQA_OPTF_CLI_ONLY},
+    {"save-every", 0, OIQA_OPT_INT, OFF(save_every), "0", "N",
+     "also write last.h5 every N batches, so a killed run loses at most N (0: at epoch ends)", 0, 1e12, NULL,
+     OIQA_OPTF_CLI_ONLY},
 };
 #define N_OWN ((int)(sizeof OWN / sizeof *OWN))
 
@@ -54,6 +61,17 @@ static char *default_out(const char *config)
     base = base ? base + 1 : config;
     const char *dot = strrchr(base, '.');
     return oiqa_asprintf("runs/%.*s", (int)(dot && dot != base ? dot - base : (long)strlen(base)), base);
+}
+
+/* SIGINT / SIGTERM (Ctrl-C, Slurm's notice before the kill): the loop saves
+ * last.h5 at the next batch boundary and stops; the exit status is then
+ * 128 + the signal's number, as a shell reports a killed command. */
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+    if (g_signal) signal(sig, SIG_DFL); /* a second one stops at once */
+    g_signal = sig;
 }
 
 int main(int argc, char **argv)
@@ -83,9 +101,18 @@ int main(int argc, char **argv)
     if (!rc && o.force && o.resume) rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "--force and --resume exclude each other");
     if (!rc) {
         oiqa_train_opts to = {.out_dir = out, .resume = o.resume, .force = o.force, .progress = !cli.quiet,
-                              .command = cli.command, .stop_after = o.stop_after};
+                              .command = cli.command, .stop_after = o.stop_after,
+                              .stop_after_batches = o.stop_after_batches, .save_every = o.save_every,
+                              .interrupt = &g_signal};
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
         oiqa_train_result res;
         rc = oiqa_train_run(&o.cfg, &to, &res);
+        if (rc == OIQA_TRAIN_INTERRUPTED) {
+            free(out);
+            oiqa_cli_free(&cli);
+            return 128 + (int)g_signal;
+        }
         if (!rc)
             oiqa_info("%s: best epoch %ld (val SRCC %.4f, PLCC %.4f), %.3f s per epoch", out, res.best_epoch,
                       res.best_srcc, res.best_plcc, res.seconds_per_epoch);

@@ -11,6 +11,7 @@
 
 static const char *const OPTIMIZERS[] = {"sgd", "adamw", "adam", NULL};
 static const char *const SCHEDULES[] = {"constant", "step", "cosine", NULL};
+static const char *const PER[] = {"epoch", "batch", NULL};
 
 #define OPT(f) offsetof(oiqa_train_optimizer_config, f)
 static const oiqa_opt OPTIMIZER_KEYS[] = {
@@ -18,17 +19,29 @@ static const oiqa_opt OPTIMIZER_KEYS[] = {
     {"lr", 0, OIQA_OPT_DOUBLE, OPT(lr), "0.001", "LR", "learning rate", 0, 100, NULL, 0},
     {"momentum", 0, OIQA_OPT_DOUBLE, OPT(momentum), "0.9", "M", "SGD momentum", 0, 0.9999, NULL, 0},
     {"weight_decay", 0, OIQA_OPT_DOUBLE, OPT(weight_decay), "0.0001", "WD",
-     "weight decay (SGD: added to the gradient; AdamW: decoupled)", 0, 10, NULL, 0},
+     "weight decay (SGD, Adam: added to the gradient; AdamW: decoupled)", 0, 10, NULL, 0},
+    {"betas", 0, OIQA_OPT_NUMBERS, OPT(betas), "[0.9, 0.999]", "[B1, B2]", "Adam, AdamW: the moments' decays", 0,
+     0.999999, NULL, 0},
+    {"eps", 0, OIQA_OPT_DOUBLE, OPT(eps), "1e-08", "EPS", "Adam, AdamW: added to the root of the second moment", 0, 1,
+     NULL, 0},
+    {"lr_scale", 0, OIQA_OPT_STRINGS, OPT(lr_scale), "[]", "[PREFIX=SCALE]",
+     "parameter groups: the lr of the parameters a prefix names times SCALE (the first that names one)", 0, 0, NULL,
+     0},
     {0},
 };
 
 #define SCH(f) offsetof(oiqa_train_schedule_config, f)
 static const oiqa_opt SCHEDULE_KEYS[] = {
-    {"type", 0, OIQA_OPT_ENUM, SCH(type), "constant", "NAME", "learning rate per epoch", 0, 0, SCHEDULES, 0},
-    {"warmup", 0, OIQA_OPT_INT, SCH(warmup), "0", "E", "epochs of linear warm-up", 0, 1e6, NULL, 0},
-    {"step_size", 0, OIQA_OPT_INT, SCH(step_size), "30", "E", "step: epochs between decays", 1, 1e6, NULL, 0},
+    {"type", 0, OIQA_OPT_ENUM, SCH(type), "constant", "NAME", "the learning rate's rule", 0, 0, SCHEDULES, 0},
+    {"per", 0, OIQA_OPT_ENUM, SCH(per), "epoch", "UNIT",
+     "the rule's step: epoch or batch (the unit of warmup, step_size, period)", 0, 0, PER, 0},
+    {"warmup", 0, OIQA_OPT_INT, SCH(warmup), "0", "N", "steps of linear warm-up", 0, 1e9, NULL, 0},
+    {"step_size", 0, OIQA_OPT_INT, SCH(step_size), "30", "N", "step: steps between decays", 1, 1e9, NULL, 0},
     {"gamma", 0, OIQA_OPT_DOUBLE, SCH(gamma), "0.1", "G", "step: the decay factor", 0, 1e3, NULL, 0},
     {"min_lr", 0, OIQA_OPT_DOUBLE, SCH(min_lr), "0", "LR", "cosine: the floor", 0, 100, NULL, 0},
+    {"period", 0, OIQA_OPT_INT, SCH(period), "0", "N",
+     "cosine: steps from lr to min_lr, then back up (torch's T_max; 0: the whole run after warm-up)", 0, 1e9, NULL,
+     0},
     {0},
 };
 
@@ -51,10 +64,14 @@ void oiqa_train_config_rows(const oiqa_method *m, size_t base, oiqa_train_rows *
         {"splits", 0, OIQA_OPT_STRING, B(splits), NULL, "FILE", "splits.csv (content-disjoint train / val / test)",
          0, 0, NULL, 0},
         {"repeat", 0, OIQA_OPT_STRING, B(repeat), "s0", "sN", "the splits column to train on", 0, 0, NULL, 0},
-        {"optimizer", 0, OIQA_OPT_SECTION, B(optimizer), NULL, "MAP", "the optimiser (SGD or AdamW)", 0, 0, NULL, 0,
+        {"optimizer", 0, OIQA_OPT_SECTION, B(optimizer), NULL, "MAP", "the optimiser (SGD, Adam or AdamW)", 0, 0, NULL, 0,
          OPTIMIZER_KEYS, 0, 0},
-        {"schedule", 0, OIQA_OPT_SECTION, B(schedule), NULL, "MAP", "the learning rate per epoch", 0, 0, NULL, 0,
-         SCHEDULE_KEYS, 0, 0},
+        {"schedule", 0, OIQA_OPT_SECTION, B(schedule), NULL, "MAP", "the learning rate per epoch or batch", 0, 0,
+         NULL, 0, SCHEDULE_KEYS, 0, 0},
+        {"freeze", 0, OIQA_OPT_STRINGS, B(freeze), "[]", "[PREFIX]",
+         "parameters kept constant: those a name prefix names (layer1 is layer1.*)", 0, 0, NULL, 0},
+        {"ema", 0, OIQA_OPT_DOUBLE, B(ema), "0", "DECAY",
+         "validate and keep a moving average of the weights (e.g. 0.99; 0: off)", 0, 0.999999999, NULL, 0},
         {"epochs", 0, OIQA_OPT_INT, B(epochs), "100", "N", "epochs to train", 1, 1e6, NULL, 0},
         {"batch_size", 0, OIQA_OPT_INT, B(batch_size), "16", "N", "images per mini-batch", 1, 1e6, NULL, 0},
         {"clip", 0, OIQA_OPT_DOUBLE, B(clip), "0", "NORM", "clip the global gradient norm to NORM (0: off)", 0, 1e12,
@@ -65,6 +82,12 @@ void oiqa_train_config_rows(const oiqa_method *m, size_t base, oiqa_train_rows *
 #undef B
     r->n = (int)(sizeof rows / sizeof *rows);
     memcpy(r->row, rows, sizeof rows);
+}
+
+int oiqa_train_prefix_names(const char *prefix, const char *param_name)
+{
+    size_t len = strlen(prefix);
+    return len && !strncmp(param_name, prefix, len) && (param_name[len] == '\0' || param_name[len] == '.');
 }
 
 int oiqa_train_input_index(const oiqa_method *m, const char *role)
@@ -163,5 +186,16 @@ int oiqa_train_config_check(const oiqa_train_config *c)
     if (!c->splits) return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'splits': no splits.csv given");
     if (c->schedule.min_lr > c->optimizer.lr && c->schedule.type == OIQA_TRAIN_COSINE)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'schedule.min_lr': larger than optimizer.lr");
+    if (c->optimizer.betas.n != 2)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'optimizer.betas': expected [beta1, beta2], got %d value(s)",
+                         c->optimizer.betas.n);
+    for (int i = 0; i < c->optimizer.lr_scale.n; i++) {
+        const char *s = c->optimizer.lr_scale.v[i], *eq = strchr(s, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : 0;
+        if (!eq || eq == s || end == eq + 1 || *end || !(v >= 0) || v > 1e6)
+            return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'optimizer.lr_scale': '%s' is not PREFIX=SCALE (SCALE >= 0)",
+                             s);
+    }
     return m->check ? m->check(&c->model) : OIQA_OK;
 }

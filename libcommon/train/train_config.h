@@ -4,9 +4,12 @@
  *   model:     the method's own keys (its option table: docs/mtfi.md)
  *   features:  one file per input role of the method (MTFI: local, global)
  *   labels, splits, repeat
- *   optimizer: type (sgd | adamw | adam), lr, momentum, weight_decay
- *   schedule:  type (constant | step | cosine), warmup, step_size, gamma, min_lr
- *   epochs, batch_size, clip, seed
+ *   optimizer: type (sgd | adamw | adam), lr, momentum, weight_decay, betas,
+ *              eps, lr_scale (parameter groups: [PREFIX=SCALE, ...])
+ *   schedule:  type (constant | step | cosine), per (epoch | batch), warmup,
+ *              step_size, gamma, min_lr, period
+ *   freeze (parameter name prefixes), ema (decay), epochs, batch_size,
+ *   clip, seed
  *
  * with the defaults of METHODS.md's MTFI reference config (SGD, lr 1e-3,
  * momentum 0.9, weight decay 1e-4, batch 16) except epochs (100, not 300).
@@ -23,15 +26,22 @@
 enum { OIQA_TRAIN_SGD = 0, OIQA_TRAIN_ADAMW = 1, OIQA_TRAIN_ADAM = 2 };
 enum { OIQA_TRAIN_CONSTANT = 0, OIQA_TRAIN_STEP = 1, OIQA_TRAIN_COSINE = 2 };
 
+enum { OIQA_TRAIN_PER_EPOCH = 0, OIQA_TRAIN_PER_BATCH = 1 };
+
 typedef struct {
     int type; /* OIQA_TRAIN_SGD, ... */
     double lr, momentum, weight_decay;
+    oiqa_opt_numbers betas; /* Adam, AdamW: [beta1, beta2] */
+    double eps;
+    oiqa_opt_strings lr_scale; /* "PREFIX=SCALE": the named parameters' lr times SCALE */
 } oiqa_train_optimizer_config;
 
 typedef struct {
-    int type;              /* OIQA_TRAIN_CONSTANT, ... */
-    long warmup, step_size; /* epochs */
+    int type;               /* OIQA_TRAIN_CONSTANT, ... */
+    int per;                /* OIQA_TRAIN_PER_EPOCH, _PER_BATCH: the unit of t and of the counts below */
+    long warmup, step_size; /* in `per` units */
     double gamma, min_lr;
+    long period;            /* cosine: the half period (torch's T_max); 0: the run after warm-up */
 } oiqa_train_schedule_config;
 
 typedef struct {
@@ -42,6 +52,8 @@ typedef struct {
     char *labels, *splits, *repeat;
     oiqa_train_optimizer_config optimizer;
     oiqa_train_schedule_config schedule;
+    oiqa_opt_strings freeze; /* parameter name prefixes kept constant */
+    double ema;              /* decay of the weights' moving average (0: off) */
     long epochs, batch_size, seed;
     double clip; /* max global gradient norm; 0: off */
 } oiqa_train_config;
@@ -49,7 +61,7 @@ typedef struct {
 /* The option rows of the config keys for method m, offsets relative to a
  * struct that holds an oiqa_train_config at `base` (a tool appends them to
  * its own options). */
-#define OIQA_TRAIN_ROWS_MAX 16
+#define OIQA_TRAIN_ROWS_MAX 20
 typedef struct {
     oiqa_opt row[OIQA_TRAIN_ROWS_MAX];
     oiqa_opt features[OIQA_METHOD_MAX_INPUTS + 1];
@@ -86,6 +98,11 @@ int oiqa_train_config_check(const oiqa_train_config *c);
 /* The resolved configuration as nested YAML text (malloc'ed); it reads back
  * through oiqa_train_config_parse to the same config. */
 char *oiqa_train_config_yaml(const oiqa_train_config *c);
+/* Whether the prefix names the parameter: the whole name or a leading part
+ * of it up to a '.' ("layer1" names layer1.0.conv1.weight, not
+ * layer10.weight). */
+int oiqa_train_prefix_names(const char *prefix, const char *param_name);
+
 /* The input role index of a features key, -1 when m has none of that name. */
 int oiqa_train_input_index(const oiqa_method *m, const char *role);
 

@@ -21,7 +21,9 @@ void oiqa_train_optimizer_init(const oiqa_train_config *c, oiqa_optimizer *o)
               : c->optimizer.type == OIQA_TRAIN_ADAM ? OIQA_OPT_ADAM
                                                      : OIQA_OPT_SGD;
     o->lr = c->optimizer.lr, o->momentum = c->optimizer.momentum, o->weight_decay = c->optimizer.weight_decay;
-    o->beta1 = 0.9, o->beta2 = 0.999, o->eps = 1e-8;
+    o->beta1 = c->optimizer.betas.n == 2 ? c->optimizer.betas.v[0] : 0.9;
+    o->beta2 = c->optimizer.betas.n == 2 ? c->optimizer.betas.v[1] : 0.999;
+    o->eps = c->optimizer.eps;
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -56,6 +58,26 @@ static void attr_owned(attr_list *a, const char *name, int name_owned, char *val
 
 static char *fmt_double(double v) { return oiqa_asprintf("%.17g", v); }
 
+/* Every bit of the generator, so a resumed run draws the same numbers. */
+static char *rng_text(const oiqa_rng *r)
+{
+    return oiqa_asprintf("%016llx %016llx %016llx %016llx %d %a", (unsigned long long)r->s[0],
+                         (unsigned long long)r->s[1], (unsigned long long)r->s[2], (unsigned long long)r->s[3],
+                         r->has_spare, r->spare);
+}
+
+static int rng_parse(const char *text, const char *attr_name, const char *path, oiqa_rng *r)
+{
+    unsigned long long s[4];
+    int spare_flag;
+    double spare;
+    if (!text || sscanf(text, "%llx %llx %llx %llx %d %la", &s[0], &s[1], &s[2], &s[3], &spare_flag, &spare) != 6)
+        return oiqa_fail(OIQA_EXIT_DATA, path, "attribute '%s' is not a generator state", attr_name);
+    for (int i = 0; i < 4; i++) r->s[i] = s[i];
+    r->has_spare = spare_flag, r->spare = spare;
+    return OIQA_OK;
+}
+
 /* The input sizes as root attributes: <role>_dims / <role>_dim. */
 static void dims_attrs(const oiqa_method *m, const oiqa_method_shape *sh, attr_list *a)
 {
@@ -82,7 +104,15 @@ int oiqa_train_save(const oiqa_method *m, void *model, const oiqa_train_save_inf
     oiqa_ckpt *ck;
     int rc = oiqa_ckpt_new("oiqa-train", &ck);
     if (rc) return rc;
-    for (int i = 0; i < np && !rc; i++) rc = add_tensor(ck, ps[i]->name, ps[i], ps[i]->w);
+    /* model.h5 holds the weights that are evaluated: the average, with ema. */
+    const oiqa_ema *ema = in->ema && in->ema->n == np ? in->ema : NULL;
+    for (int i = 0; i < np && !rc; i++)
+        rc = add_tensor(ck, ps[i]->name, ps[i], ema && !in->opt ? ema->shadow[i] : ps[i]->w);
+    for (int i = 0; i < np && !rc && ema && in->opt; i++) {
+        char name[160];
+        snprintf(name, sizeof name, "ema.%s", ps[i]->name);
+        rc = add_tensor(ck, name, ps[i], ema->shadow[i]);
+    }
     if (!rc) rc = oiqa_feature_norm_save(in->norm, ck);
     for (int i = 0; i < np && !rc && in->opt; i++) {
         char name[160];
@@ -105,11 +135,14 @@ int oiqa_train_save(const oiqa_method *m, void *model, const oiqa_train_save_inf
         const oiqa_rng *r = in->rng;
         attr_owned(&a, "optimizer_step", 0, oiqa_asprintf("%ld", in->opt->step));
         /* Every bit of the generator, so a resumed run draws the same numbers. */
-        attr_owned(&a, "rng", 0, oiqa_asprintf("%016llx %016llx %016llx %016llx %d %a", (unsigned long long)r->s[0],
-                                            (unsigned long long)r->s[1], (unsigned long long)r->s[2],
-                                            (unsigned long long)r->s[3], r->has_spare, r->spare));
+        attr_owned(&a, "rng", 0, rng_text(r));
         attr_owned(&a, "best_epoch", 0, oiqa_asprintf("%ld", in->best_epoch));
         attr_owned(&a, "best_score", 0, fmt_double(in->best_score));
+        if (in->epoch_batches > 0) {
+            attr_owned(&a, "epoch_batches", 0, oiqa_asprintf("%ld", in->epoch_batches));
+            attr_owned(&a, "epoch_rng", 0, rng_text(in->epoch_rng));
+            attr(&a, "epoch_sums", in->epoch_sums ? in->epoch_sums : "");
+        }
     }
     char tool[64];
     snprintf(tool, sizeof tool, "oiqa-train %s", OIQA_VERSION);
@@ -163,20 +196,24 @@ static int parse_state(hid_t f, const char *path, oiqa_train_model *tm)
     int rc = OIQA_OK;
     char *rng = need_attr(f, "rng", path, &rc), *be = need_attr(f, "best_epoch", path, &rc);
     char *bs = need_attr(f, "best_score", path, &rc);
-    unsigned long long s[4];
-    int spare_flag;
-    double spare;
-    if (!rc && sscanf(rng, "%llx %llx %llx %llx %d %la", &s[0], &s[1], &s[2], &s[3], &spare_flag, &spare) != 6)
-        rc = oiqa_fail(OIQA_EXIT_DATA, path, "attribute 'rng' is not a generator state");
+    if (!rc) rc = rng_parse(rng, "rng", path, &tm->rng);
+    char *eb = rc ? NULL : oiqa_h5_attr_read_string(f, "epoch_batches");
+    if (eb) {
+        char *er = need_attr(f, "epoch_rng", path, &rc);
+        if (!rc) rc = rng_parse(er, "epoch_rng", path, &tm->epoch_rng);
+        tm->epoch_sums = need_attr(f, "epoch_sums", path, &rc);
+        tm->epoch_batches = strtol(eb, NULL, 10);
+        free(er);
+        if (!rc && tm->epoch_batches < 1)
+            rc = oiqa_fail(OIQA_EXIT_DATA, path, "attribute 'epoch_batches' is '%s', not a batch count", eb);
+    }
     if (!rc) {
         tm->has_state = 1;
         oiqa_train_optimizer_init(&tm->cfg, &tm->opt);
         tm->opt.step = strtol(step, NULL, 10);
-        for (int i = 0; i < 4; i++) tm->rng.s[i] = s[i];
-        tm->rng.has_spare = spare_flag, tm->rng.spare = spare;
         tm->best_epoch = strtol(be, NULL, 10), tm->best_score = strtod(bs, NULL);
     }
-    free(step), free(rng), free(be), free(bs);
+    free(step), free(rng), free(be), free(bs), free(eb);
     return rc;
 }
 
@@ -188,6 +225,8 @@ void oiqa_train_model_free(oiqa_train_model *tm)
     oiqa_train_classes_free(&tm->classes);
     oiqa_feature_norm_free(&tm->norm);
     for (int i = 0; i < tm->n_prov; i++) oiqa_feature_prov_free(&tm->prov[i]);
+    for (int i = 0; tm->ema && i < tm->n_ema; i++) free(tm->ema[i]);
+    free(tm->ema), free(tm->epoch_sums);
     memset(tm, 0, sizeof *tm);
 }
 
@@ -277,6 +316,11 @@ int oiqa_train_load(const char *path, oiqa_train_model *tm)
         if (!rc && tm->has_state) rc = read_param(ck, name, ps[i], &ps[i]->m, path, 1);
         snprintf(name, sizeof name, "optim.v.%s", ps[i]->name);
         if (!rc && tm->has_state) rc = read_param(ck, name, ps[i], &ps[i]->v, path, 1);
+        snprintf(name, sizeof name, "ema.%s", ps[i]->name);
+        if (!rc && tm->has_state && tm->cfg.ema > 0) {
+            if (!tm->ema) tm->ema = oiqa_xcalloc((size_t)np, sizeof *tm->ema), tm->n_ema = np;
+            rc = read_param(ck, name, ps[i], &tm->ema[i], path, 0);
+        }
     }
     free(model), free(levels), free(types), free(feat), free(epoch), free(vs), free(vp), free(config);
     H5Fclose(f);

@@ -4,7 +4,9 @@
  *   tensors   the method's parameters by name ("stream0.unit0.weight", ...),
  *             the normalisation statistics ("norm.<block>.mean", ...,
  *             methods/feature_norm.h) and, in last.h5 only, the optimiser
- *             state ("optim.m.<param>", "optim.v.<param>")
+ *             state ("optim.m.<param>", "optim.v.<param>") and, with ema,
+ *             the moving average ("ema.<param>"; model.h5's weights are
+ *             the average then)
  *   root attributes (strings)
  *             model (the method's name, e.g. "mtfi"); config (the resolved
  *             training YAML); levels, types (class vocabularies, JSON); per
@@ -14,7 +16,10 @@
  *             feature file used, in the method's input order); epoch (of
  *             these weights); val_srcc, val_plcc; in last.h5 also
  *             optimizer_step, rng (the generator state), best_epoch,
- *             best_score, log_rows
+ *             best_score; mid-epoch (a signal, --save-every) also
+ *             epoch_batches (batches done of epoch `epoch` + 1),
+ *             epoch_rng (the generator before that epoch's shuffle) and
+ *             epoch_sums (its loss sums so far)
  *
  * docs/train.md lists them with examples. */
 #ifndef OIQA_TRAIN_IO_H
@@ -47,6 +52,11 @@ typedef struct {
     oiqa_rng rng;
     long best_epoch;
     double best_score;
+    long epoch_batches;  /* > 0: saved in the middle of epoch `epoch` + 1 */
+    oiqa_rng epoch_rng;
+    char *epoch_sums;    /* the loop's partial sums, as it wrote them */
+    float **ema;         /* per parameter (the method's order), or NULL */
+    int n_ema;
 } oiqa_train_model;
 
 /* What a save writes besides the model's tensors. */
@@ -65,6 +75,10 @@ typedef struct {
     const oiqa_rng *rng;
     long best_epoch;
     double best_score;
+    const oiqa_ema *ema;       /* the average: model.h5's weights, last.h5's ema.* */
+    long epoch_batches;        /* mid-epoch state (0: at the end of `epoch`) */
+    const oiqa_rng *epoch_rng;
+    const char *epoch_sums;
 } oiqa_train_save_info;
 
 /* Writes path (via path.partial, replacing it). */
@@ -78,7 +92,7 @@ void oiqa_train_model_free(oiqa_train_model *tm);
  * inputs, in order); NULL when the input is not used or has none. */
 const oiqa_feature_prov *oiqa_train_model_prov(const oiqa_train_model *tm, int i);
 
-/* The optimiser of a training config (AdamW's betas 0.9, 0.999, eps 1e-8). */
+/* The optimiser of a training config. */
 void oiqa_train_optimizer_init(const oiqa_train_config *c, oiqa_optimizer *o);
 
 #endif

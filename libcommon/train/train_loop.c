@@ -43,11 +43,22 @@ typedef struct {
     void *model;
     oiqa_param *params[MAX_PARAMS];
     int n_params;
+    oiqa_param *grouped[MAX_PARAMS]; /* the parameters by lr_scale group */
+    oiqa_param_group groups[MAX_PARAMS];
+    int n_groups;
     oiqa_optimizer opt;
+    oiqa_schedule sched;
+    oiqa_ema ema;                    /* n 0: off */
     oiqa_rng rng;
+    oiqa_rng epoch_rng;              /* the generator before this epoch's shuffle */
     long start_epoch;                /* 0-based first epoch to run */
+    long start_batch;                /* batches of start_epoch already done (a mid-epoch resume) */
+    char *start_sums;                /* their loss sums (epoch_sums of last.h5) */
+    long per_epoch;                  /* batches per epoch */
+    long batches_run;                /* in this invocation */
     long best_epoch;
     double best_score, best_srcc, best_plcc;
+    double last_srcc, last_plcc;     /* of the last completed epoch */
     oiqa_ag *ag;
 } run_state;
 
@@ -119,13 +130,17 @@ static int load_data(run_state *st)
 
 /* ---- outputs ------------------------------------------------------------- */
 
-static int save(run_state *st, const char *path, long epoch, double srcc, double plcc, int with_state)
+/* with_state: last.h5 (mid-epoch when sums is not NULL: batches of epoch
+ * `epoch` + 1 done); else model.h5. */
+static int save(run_state *st, const char *path, long epoch, double srcc, double plcc, int with_state, long batches,
+                const char *sums)
 {
     oiqa_train_save_info in = {
         .config_yaml = st->yaml, .classes = &st->classes, .norm = &st->norm, .shape = &st->shape,
         .epoch = epoch, .val_srcc = srcc, .val_plcc = plcc, .command = st->o->command,
         .opt = with_state ? &st->opt : NULL, .rng = &st->rng, .best_epoch = st->best_epoch,
-        .best_score = st->best_score,
+        .best_score = st->best_score, .ema = st->ema.n ? &st->ema : NULL, .epoch_batches = sums ? batches : 0,
+        .epoch_rng = &st->epoch_rng, .epoch_sums = sums,
     };
     for (int i = 0; i < st->data.n_inputs; i++)
         if (st->data.in[i].used) in.prov[in.n_prov++] = &st->data.in[i].prov;
@@ -174,14 +189,102 @@ static int append_log(const char *path, const char *row)
 
 /* ---- model and state ------------------------------------------------------ */
 
+/* The distinct first name parts of the parameters, for an error message. */
+static char *param_roots(const run_state *st)
+{
+    oiqa_sbuf b = {0};
+    oiqa_sbuf_append(&b, "");
+    for (int i = 0; i < st->n_params; i++) {
+        const char *name = st->params[i]->name, *dot = strchr(name, '.');
+        int len = dot ? (int)(dot - name) : (int)strlen(name), seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strncmp(st->params[j]->name, name, (size_t)len) &&
+                   (st->params[j]->name[len] == '.' || !st->params[j]->name[len]);
+        if (!seen) oiqa_sbuf_appendf(&b, "%s%.*s", b.len ? ", " : "", len, name);
+    }
+    return b.s;
+}
+
+static int no_such_prefix(const run_state *st, const char *key, const char *prefix, int len)
+{
+    char *roots = param_roots(st);
+    int rc = oiqa_fail(OIQA_EXIT_USAGE, NULL, "key '%s': '%.*s' names no parameter of this %s model (its names start %s)",
+                       key, len, prefix, st->m->name, roots);
+    free(roots);
+    return rc;
+}
+
+/* freeze: the named parameters become constants of the tape. */
+static int apply_freeze(run_state *st)
+{
+    const oiqa_opt_strings *f = &st->cfg->freeze;
+    for (int k = 0; k < f->n; k++) {
+        int hits = 0;
+        for (int i = 0; i < st->n_params; i++)
+            if (oiqa_train_prefix_names(f->v[k], st->params[i]->name)) st->params[i]->frozen = 1, hits++;
+        if (!hits) return no_such_prefix(st, "freeze", f->v[k], (int)strlen(f->v[k]));
+    }
+    return OIQA_OK;
+}
+
+/* optimizer.lr_scale: one group per distinct scale, in order of first use. */
+static int make_groups(run_state *st)
+{
+    const oiqa_opt_strings *ls = &st->cfg->optimizer.lr_scale;
+    double scale[MAX_PARAMS];
+    for (int i = 0; i < st->n_params; i++) scale[i] = 1;
+    for (int k = ls->n - 1; k >= 0; k--) { /* the first entry that names a parameter wins */
+        const char *eq = strchr(ls->v[k], '=');
+        char prefix[256];
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(eq - ls->v[k]), ls->v[k]);
+        int hits = 0;
+        for (int i = 0; i < st->n_params; i++)
+            if (oiqa_train_prefix_names(prefix, st->params[i]->name)) scale[i] = strtod(eq + 1, NULL), hits++;
+        if (!hits) return no_such_prefix(st, "optimizer.lr_scale", prefix, (int)strlen(prefix));
+    }
+    int done[MAX_PARAMS] = {0}, n = 0;
+    st->n_groups = 0;
+    for (int i = 0; i < st->n_params; i++) {
+        if (done[i]) continue;
+        oiqa_param_group *g = &st->groups[st->n_groups++];
+        g->params = st->grouped + n, g->lr_scale = scale[i], g->n = 0;
+        for (int j = i; j < st->n_params; j++)
+            if (!done[j] && scale[j] == scale[i]) done[j] = 1, st->grouped[n++] = st->params[j], g->n++;
+    }
+    return OIQA_OK;
+}
+
 static int init_model(run_state *st)
 {
-    oiqa_rng_seed(&st->rng, (uint64_t)st->cfg->seed);
-    int rc = st->m->build(&st->cfg->model, &st->shape, &st->rng, &st->model);
+    const oiqa_train_config *c = st->cfg;
+    oiqa_rng_seed(&st->rng, (uint64_t)c->seed);
+    int rc = st->m->build(&c->model, &st->shape, &st->rng, &st->model);
     if (rc) return rc;
-    oiqa_train_optimizer_init(st->cfg, &st->opt);
+    st->n_params = st->m->params(st->model, st->params, MAX_PARAMS);
+    if (st->n_params < 0) return OIQA_EXIT_DATA;
+    rc = apply_freeze(st);
+    if (!rc) rc = make_groups(st);
+    if (!rc && c->ema > 0) rc = oiqa_ema_init(&st->ema, st->params, st->n_params, c->ema);
+    if (rc) return rc;
+    oiqa_train_optimizer_init(c, &st->opt);
+    st->per_epoch = (st->n_train + c->batch_size - 1) / c->batch_size;
+    int per_batch = c->schedule.per == OIQA_TRAIN_PER_BATCH;
+    st->sched = (oiqa_schedule){.kind = c->schedule.type == OIQA_TRAIN_STEP     ? OIQA_SCHED_STEP
+                                        : c->schedule.type == OIQA_TRAIN_COSINE ? OIQA_SCHED_COSINE
+                                                                                : OIQA_SCHED_CONSTANT,
+                                .lr = c->optimizer.lr, .min_lr = c->schedule.min_lr, .warmup = c->schedule.warmup,
+                                .step_size = c->schedule.step_size, .gamma = c->schedule.gamma,
+                                /*PERIOD .period = c->schedule.period, */
+                                .total = per_batch ? c->epochs * st->per_epoch : c->epochs};
     st->best_epoch = 0, st->best_score = -INFINITY;
+    st->last_srcc = st->last_plcc = NAN;
     return OIQA_OK;
+}
+
+/* The learning rate of batch b of epoch e. */
+static double batch_lr(const run_state *st, long e, long b)
+{
+    return oiqa_schedule_lr(&st->sched, st->cfg->schedule.per == OIQA_TRAIN_PER_BATCH ? e * st->per_epoch + b : e);
 }
 
 /* Takes over weights, optimiser and generator state of last.h5. */
@@ -214,11 +317,23 @@ static int resume_state(run_state *st)
         free(p->m), free(p->v);
         p->m = q->m, p->v = q->v, q->m = q->v = NULL;
     }
+    if (!rc && st->ema.n && !tm.ema) rc = oiqa_fail(OIQA_EXIT_DATA, st->last_path, "holds no weight average (ema)");
+    for (int i = 0; !rc && i < st->ema.n; i++) memcpy(st->ema.shadow[i], tm.ema[i], st->params[i]->numel * sizeof(float));
+    if (!rc && tm.epoch_batches >= st->per_epoch)
+        rc = oiqa_fail(OIQA_EXIT_DATA, st->last_path, "stopped after batch %ld of an epoch of %ld", tm.epoch_batches,
+                       st->per_epoch);
     if (!rc) {
         st->opt = tm.opt, st->rng = tm.rng;
         st->start_epoch = tm.epoch;
         st->best_epoch = tm.best_epoch, st->best_score = tm.best_score;
-        oiqa_info("resuming after epoch %ld of %ld (%s)", tm.epoch, st->cfg->epochs, st->last_path);
+        st->last_srcc = tm.val_srcc, st->last_plcc = tm.val_plcc;
+        if (tm.epoch_batches > 0) {
+            st->start_batch = tm.epoch_batches, st->epoch_rng = tm.epoch_rng;
+            st->start_sums = tm.epoch_sums, tm.epoch_sums = NULL;
+            oiqa_info("resuming in epoch %ld of %ld after batch %ld of %ld (%s)", tm.epoch + 1, st->cfg->epochs,
+                      tm.epoch_batches, st->per_epoch, st->last_path);
+        } else
+            oiqa_info("resuming after epoch %ld of %ld (%s)", tm.epoch, st->cfg->epochs, st->last_path);
     }
     oiqa_train_model_free(&tm);
     if (!rc && st->best_epoch > 0) {
@@ -255,26 +370,79 @@ static void finish_parts(const run_state *st, const double *sum, const long *cou
     lp->loss = st->m->log_total(st->model, lp->part);
 }
 
-static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, loss_parts *lp)
+/* The loss sums of an epoch so far (mid-epoch state of last.h5). */
+typedef struct {
+    double sum[OIQA_METHOD_MAX_PARTS];
+    long count[OIQA_METHOD_MAX_PARTS];
+    double running; /* the sum of batch loss x batch size, for the progress bar */
+    long seen;
+} epoch_sums;
+
+/* Exact text (hex floats) of the sums; malloc'ed. */
+static char *sums_text(const run_state *st, const epoch_sums *es)
+{
+    oiqa_sbuf b = {0};
+    oiqa_sbuf_appendf(&b, "%a %ld", es->running, es->seen);
+    for (int i = 0; i < st->m->n_parts; i++) oiqa_sbuf_appendf(&b, " %a %ld", es->sum[i], es->count[i]);
+    return b.s;
+}
+
+static int sums_parse(const run_state *st, const char *text, epoch_sums *es)
+{
+    const char *p = text;
+    int used, ok = sscanf(p, "%la %ld%n", &es->running, &es->seen, &used) == 2;
+    for (int i = 0; ok && i < st->m->n_parts; i++) {
+        p += used;
+        ok = sscanf(p, " %la %ld%n", &es->sum[i], &es->count[i], &used) == 2;
+    }
+    return ok ? OIQA_OK : oiqa_fail(OIQA_EXIT_DATA, st->last_path, "attribute 'epoch_sums' is not %s's loss sums",
+                                    st->m->name);
+}
+
+static void shuffle(oiqa_rng *rng, int *perm, int n)
+{
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        int j = (int)(oiqa_rng_uniform(rng) * (i + 1));
+        int t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+}
+
+/* Whether the run stops at this batch boundary (saving first). */
+static int stop_now(const run_state *st)
+{
+    const oiqa_train_opts *o = st->o;
+    return (o->interrupt && *o->interrupt) || (o->stop_after_batches > 0 && st->batches_run >= o->stop_after_batches);
+}
+
+/* One epoch (from batch start_batch when it resumes one); *stopped when it
+ * ended early at a batch boundary, its state in last.h5. */
+static int train_epoch(run_state *st, long epoch, oiqa_progress *pg, loss_parts *lp, int *stopped)
 {
     const oiqa_method *m = st->m;
     int n = st->n_train, bs = (int)st->cfg->batch_size;
     int *perm = oiqa_xmalloc((size_t)n * sizeof *perm);
-    for (int i = 0; i < n; i++) perm[i] = i;
-    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        int j = (int)(oiqa_rng_uniform(&st->rng) * (i + 1));
-        int t = perm[i];
-        perm[i] = perm[j], perm[j] = t;
+    epoch_sums es = {0};
+    long first = 0;
+    int rc = OIQA_OK;
+    if (epoch == st->start_epoch && st->start_batch > 0) {
+        /* The interrupted epoch's order, then the generator as it was. */
+        oiqa_rng now = st->rng;
+        st->rng = st->epoch_rng;
+        shuffle(&st->rng, perm, n);
+        st->rng = now;
+        first = st->start_batch;
+        rc = sums_parse(st, st->start_sums ? st->start_sums : "", &es);
+    } else {
+        st->epoch_rng = st->rng;
+        shuffle(&st->rng, perm, n);
     }
-    double sum[OIQA_METHOD_MAX_PARTS] = {0};
-    long count[OIQA_METHOD_MAX_PARTS] = {0};
-    double running = 0; /* the epoch's mean batch loss so far, for the progress bar */
-    int seen = 0, rc = OIQA_OK;
     int *lv = oiqa_xmalloc((size_t)bs * sizeof *lv), *ty = oiqa_xmalloc((size_t)bs * sizeof *ty);
     float *target = oiqa_xmalloc((size_t)bs * sizeof *target);
     double *score = oiqa_xmalloc((size_t)bs * sizeof *score);
-    for (int b0 = 0; b0 < n && !rc; b0 += bs) {
-        int B = n - b0 < bs ? n - b0 : bs;
+    for (long bi = first; bi < st->per_epoch && !rc; bi++) {
+        int b0 = (int)(bi * bs), B = n - b0 < bs ? n - b0 : bs;
         const int *rows = perm + b0;
         oiqa_method_targets tg;
         batch_targets(st, rows, B, score, lv, ty, &tg);
@@ -301,21 +469,37 @@ static int train_epoch(run_state *st, double lr, long epoch, oiqa_progress *pg, 
         }
         oiqa_method_pred p = {.n = B};
         rc = oiqa_method_pred_take(st->ag, m, out, B, 0, &p);
-        if (!rc) m->log_parts(st->model, &p, &tg, sum, count);
+        if (!rc) m->log_parts(st->model, &p, &tg, es.sum, es.count);
         oiqa_method_pred_free(&p);
         if (rc) break;
         if (st->cfg->clip > 0) oiqa_clip_grad_norm(st->params, st->n_params, st->cfg->clip);
-        rc = oiqa_optimizer_step(&st->opt, st->params, st->n_params, lr);
-        running += (double)lval * B, seen += B;
+        rc = oiqa_optimizer_step_groups(&st->opt, st->groups, st->n_groups, batch_lr(st, epoch, bi));
+        if (!rc && st->ema.n) oiqa_ema_update(&st->ema);
+        es.running += (double)lval * B, es.seen += B;
+        st->batches_run++;
         if (pg) {
             char note[96];
-            snprintf(note, sizeof note, "epoch %ld/%ld loss %.4f", epoch + 1, st->cfg->epochs, running / seen);
+            snprintf(note, sizeof note, "epoch %ld/%ld loss %.4f", epoch + 1, st->cfg->epochs,
+                     es.running / (double)es.seen);
             oiqa_progress_note(pg, note);
         }
         oiqa_progress_add(pg, 1);
+        /* Inside the epoch: the state so far to last.h5 when asked (the
+         * epoch's end saves anyway). */
+        int stop = stop_now(st);
+        if (!rc && bi + 1 < st->per_epoch &&
+            (stop || (st->o->save_every > 0 && st->batches_run % st->o->save_every == 0))) {
+            char *text = sums_text(st, &es);
+            rc = save(st, st->last_path, epoch, st->last_srcc, st->last_plcc, 1, bi + 1, text);
+            free(text);
+            if (!rc && stop) {
+                *stopped = 1;
+                break;
+            }
+        }
     }
     oiqa_ag_reset(st->ag);
-    finish_parts(st, sum, count, lp);
+    finish_parts(st, es.sum, es.count, lp);
     free(perm), free(lv), free(ty), free(target), free(score);
     return rc;
 }
@@ -381,6 +565,8 @@ static void free_state(run_state *st)
     oiqa_feature_set_free(&st->data);
     oiqa_labels_free(&st->labels);
     oiqa_splits_free(&st->splits);
+    oiqa_ema_free(&st->ema);
+    free(st->start_sums);
     free(st->mos), free(st->target), free(st->level), free(st->type);
     free(st->yaml), free(st->model_path), free(st->last_path), free(st->log_path);
 }
@@ -388,30 +574,29 @@ static void free_state(run_state *st)
 static int run_epochs(run_state *st, oiqa_train_result *res)
 {
     const oiqa_train_config *c = st->cfg;
-    oiqa_schedule sched = {.kind = c->schedule.type == OIQA_TRAIN_STEP     ? OIQA_SCHED_STEP
-                                   : c->schedule.type == OIQA_TRAIN_COSINE ? OIQA_SCHED_COSINE
-                                                                           : OIQA_SCHED_CONSTANT,
-                           .lr = c->optimizer.lr, .min_lr = c->schedule.min_lr, .warmup = c->schedule.warmup,
-                           .step_size = c->schedule.step_size, .gamma = c->schedule.gamma, .total = c->epochs};
     long last = c->epochs;
     if (st->o->stop_after > 0 && st->o->stop_after < last) last = st->o->stop_after;
-    long per_epoch = (st->n_train + c->batch_size - 1) / c->batch_size;
-    oiqa_progress *pg = st->o->progress && last > st->start_epoch
-                            ? oiqa_progress_start("train", "batch", per_epoch * (last - st->start_epoch))
-                            : NULL;
+    long todo = st->per_epoch * (last - st->start_epoch) - st->start_batch;
+    oiqa_progress *pg = st->o->progress && todo > 0 ? oiqa_progress_start("train", "batch", todo) : NULL;
     char *header = log_header(st->m);
     int rc = truncate_log(st->log_path, header, st->start_epoch);
     free(header);
     double total_s = 0;
-    for (long e = st->start_epoch; e < last && !rc; e++) {
-        double t0 = oiqa_now_seconds(), lr = oiqa_schedule_lr(&sched, e), plcc, srcc;
+    int stopped = 0;
+    for (long e = st->start_epoch; e < last && !rc && !stopped; e++) {
+        double t0 = oiqa_now_seconds(), lr = batch_lr(st, e, 0), plcc, srcc;
         loss_parts tr, va;
-        rc = train_epoch(st, lr, e, pg, &tr);
-        if (!rc) rc = validate(st, &va, &plcc, &srcc);
+        rc = train_epoch(st, e, pg, &tr, &stopped);
+        if (rc || stopped) break;
+        /* Validation sees the weights' average when there is one. */
+        if (st->ema.n) oiqa_ema_swap(&st->ema);
+        rc = validate(st, &va, &plcc, &srcc);
+        if (st->ema.n) oiqa_ema_swap(&st->ema);
         if (rc) break;
         double secs = oiqa_now_seconds() - t0;
         total_s += secs;
         res->epochs_run++;
+        st->last_srcc = srcc, st->last_plcc = plcc;
         /* Best by val SRCC + PLCC; without val images the latest is best. */
         double score = st->n_val ? srcc + plcc : (double)e;
         if (isnan(score)) score = -INFINITY;
@@ -426,12 +611,18 @@ static int run_epochs(run_state *st, oiqa_train_result *res)
         oiqa_sbuf_appendf(&row, ",%.9g,%.9g,%.9g,%.3f\n", va.loss, plcc, srcc, secs);
         rc = append_log(st->log_path, row.s);
         free(row.s);
-        if (!rc && best) rc = save(st, st->model_path, e + 1, srcc, plcc, 0);
-        if (!rc) rc = save(st, st->last_path, e + 1, srcc, plcc, 1);
+        if (!rc && best) rc = save(st, st->model_path, e + 1, srcc, plcc, 0, 0, NULL);
+        if (!rc) rc = save(st, st->last_path, e + 1, srcc, plcc, 1, 0, NULL);
+        if (!rc && e + 1 < last && stop_now(st)) stopped = 1;
     }
-    if (rc) oiqa_progress_cancel(pg);
+    if (rc || stopped) oiqa_progress_cancel(pg);
     else oiqa_progress_end(pg);
     res->seconds_per_epoch = res->epochs_run ? total_s / res->epochs_run : 0;
+    res->batches_run = st->batches_run;
+    if (!rc && stopped && st->o->interrupt && *st->o->interrupt) {
+        oiqa_warn("interrupted: the state is in %s; --resume continues", st->last_path);
+        rc = OIQA_TRAIN_INTERRUPTED;
+    }
     return rc;
 }
 
@@ -445,10 +636,6 @@ int oiqa_train_run(const oiqa_train_config *cfg, const oiqa_train_opts *o, oiqa_
     if (!rc) st.yaml = oiqa_train_config_yaml(cfg);
     if (!rc) rc = load_data(&st);
     if (!rc) rc = init_model(&st);
-    if (!rc) {
-        st.n_params = st.m->params(st.model, st.params, MAX_PARAMS);
-        if (st.n_params < 0) rc = OIQA_EXIT_DATA;
-    }
     if (!rc && o->resume) rc = resume_state(&st);
     /* The folder is made only once the inputs are known to be good. */
     if (!rc) rc = oiqa_mkdir_p(o->out_dir);

@@ -59,6 +59,32 @@ if [ "$RC" -eq 0 ] && [ "$(wc -l <runs/res/log.csv)" -eq 7 ] &&
     pass train_resume_same_log; else fail train_resume_same_log "rc=$RC $ERR $(diff <(cut -d, -f1-9 runs/res/log.csv) <(cut -d, -f1-9 runs/exp/log.csv) | head -3)"; fi
 expect_error train_resume_other_config 2 'another config' "$T" --config exp.yaml --set seed=2 -o runs/res --resume -q
 
+# --- stopped inside an epoch (batch 8 is in epoch 2 of 5 batches), resumed ---
+run "$T" --config exp.yaml -o runs/mid --stop-after-batches 8 -q
+rows_mid=$(($(wc -l <runs/mid/log.csv) - 1))
+run "$T" --config exp.yaml -o runs/mid --resume -q
+if [ "$rows_mid" -eq 1 ] && [ "$RC" -eq 0 ] && "$OIQA_BIN/oiqa-h5" diff runs/mid/last.h5 runs/exp/last.h5 -q >/dev/null &&
+    [ "$(cut -d, -f1-9 runs/mid/log.csv)" = "$(cut -d, -f1-9 runs/exp/log.csv)" ]; then
+    pass train_resume_mid_epoch; else fail train_resume_mid_epoch "rows $rows_mid rc=$RC $ERR"; fi
+
+# --- SIGTERM (Slurm's notice): saved at the next batch, exit 143, resumable --
+# A long run is stopped by the signal; resumed to two epochs later, it holds
+# the weights of a run that never stopped.
+"$T" --config exp.yaml --set epochs=1000000 -o runs/sig -q 2>sig.err &
+pid=$!
+for _ in $(seq 200); do [ -f runs/sig/log.csv ] && [ "$(wc -l <runs/sig/log.csv)" -ge 4 ] && break; sleep 0.05; done
+kill -TERM "$pid"
+wait "$pid"
+rc_sig=$?
+done_rows=$(($(wc -l <runs/sig/log.csv) - 1))
+stop_at=$((done_rows + 2))
+run "$T" --config exp.yaml --set epochs=1000000 -o runs/sig --resume --stop-after "$stop_at" -q
+rc_res=$RC
+run "$T" --config exp.yaml --set epochs=1000000 -o runs/nosig --stop-after "$stop_at" -q
+if [ "$rc_sig" -eq 143 ] && grep -q 'interrupted: the state is in runs/sig/last.h5' sig.err && [ "$rc_res" -eq 0 ] &&
+    [ "$RC" -eq 0 ] && "$OIQA_BIN/oiqa-h5" diff runs/sig/last.h5 runs/nosig/last.h5 -q >/dev/null; then
+    pass train_sigterm_resume; else fail train_sigterm_resume "rc $rc_sig/$rc_res/$RC rows $done_rows $(cat sig.err)"; fi
+
 # --- score -> eval ---------------------------------------------------------------
 run "$S" --model runs/exp/model.h5 --features r50.h5 --global vm.h5 -o pred.csv -q
 if [ "$RC" -eq 0 ] && [ "$(wc -l <pred.csv)" -eq 61 ] &&

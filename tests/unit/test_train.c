@@ -304,6 +304,175 @@ static void t_deterministic_and_resume(void)
     cfg_free(&t);
 }
 
+/* The values of tensor `name` of a weight file (malloc'ed; NULL when
+ * absent), *n of them. */
+static float *read_tensor(const char *path, const char *name, long *n)
+{
+    oiqa_ckpt *ck;
+    if (oiqa_ckpt_open(path, &ck)) return NULL;
+    const oiqa_ck_tensor *t = oiqa_ckpt_find(ck, name);
+    float *v = t ? malloc((size_t)t->numel * sizeof *v) : NULL;
+    if (v && oiqa_ckpt_read_f32(ck, t, v)) free(v), v = NULL;
+    if (v) *n = (long)t->numel;
+    oiqa_ckpt_close(ck);
+    return v;
+}
+
+/* Whether tensor `name` holds the same bits in files a and b. */
+static int same_tensor(const char *a, const char *name_a, const char *b, const char *name_b)
+{
+    long na = 0, nb = 0;
+    float *x = read_tensor(a, name_a, &na), *y = read_tensor(b, name_b, &nb);
+    int same = x && y && na == nb && !memcmp(x, y, (size_t)na * sizeof *x);
+    free(x), free(y);
+    return same;
+}
+
+/* log.csv rows equal but for the seconds column (the last). */
+static int same_log(const char *a, const char *b)
+{
+    FILE *f = fopen(a, "r"), *g = fopen(b, "r");
+    int same = f && g, rows = 0;
+    char x[1024], y[1024];
+    while (same) {
+        char *p = fgets(x, sizeof x, f), *q = fgets(y, sizeof y, g);
+        if (!p || !q) {
+            same = !p && !q && rows > 1;
+            break;
+        }
+        char *cp = strrchr(x, ','), *cq = strrchr(y, ',');
+        if (cp) *cp = 0;
+        if (cq) *cq = 0;
+        same = !strcmp(x, y), rows++;
+    }
+    if (f) fclose(f);
+    if (g) fclose(g);
+    return same;
+}
+
+/* A run stopped inside epochs (twice) and resumed ends with the weights, the
+ * average and the log of an uninterrupted one; under a per-batch warm-up +
+ * periodic cosine, a weight average, a parameter group and a frozen layer,
+ * so that every piece of state has to travel. Writing last.h5 every few
+ * batches changes nothing either. */
+static void t_mid_epoch_resume(void)
+{
+    test_cfg t;
+    base_config(&t, 4);
+    oiqa_train_config c = t.c;
+    char *scale[] = {"stream1=0.5"}, *frozen[] = {"stream0.unit0"};
+    c.schedule.per = OIQA_TRAIN_PER_BATCH, c.schedule.warmup = 3, c.schedule.period = 7;
+    c.ema = 0.9;
+    c.optimizer.lr_scale = (oiqa_opt_strings){1, scale};
+    c.freeze = (oiqa_opt_strings){1, frozen};
+    oiqa_train_result r;
+    char dir_a[512], dir_b[512], dir_c[512]; /* check_tmp's buffer is reused */
+    snprintf(dir_a, sizeof dir_a, "%s", check_tmp("mid_a"));
+    snprintf(dir_b, sizeof dir_b, "%s", check_tmp("mid_b"));
+    snprintf(dir_c, sizeof dir_c, "%s", check_tmp("mid_c"));
+    oiqa_train_opts o = {.out_dir = dir_a, .force = 1, .command = "test"};
+    CHECK_MSG(oiqa_train_run(&c, &o, &r) == 0 && r.batches_run == 20, "%s", oiqa_errmsg()); /* 40 images / 8 */
+    o.out_dir = dir_b, o.stop_after_batches = 7;
+    CHECK_MSG(oiqa_train_run(&c, &o, &r) == 0 && r.batches_run == 7 && r.epochs_run == 1, "%s", oiqa_errmsg());
+    CHECK(!same_weights(check_tmp("mid_a/last.h5"), check_tmp("mid_b/last.h5")));
+    o.resume = 1, o.force = 0, o.stop_after_batches = 6; /* to batch 3 of epoch 3 */
+    CHECK_MSG(oiqa_train_run(&c, &o, &r) == 0 && r.batches_run == 6 && r.epochs_run == 1, "%s", oiqa_errmsg());
+    o.stop_after_batches = 0;
+    CHECK_MSG(oiqa_train_run(&c, &o, &r) == 0 && r.batches_run == 7 && r.epochs_run == 2, "%s", oiqa_errmsg());
+    CHECK(same_weights(check_tmp("mid_a/last.h5"), check_tmp("mid_b/last.h5")));
+    CHECK(same_weights(check_tmp("mid_a/model.h5"), check_tmp("mid_b/model.h5")));
+    CHECK(same_log(check_tmp("mid_a/log.csv"), check_tmp("mid_b/log.csv")));
+    o.out_dir = dir_c, o.resume = 0, o.force = 1, o.save_every = 3;
+    CHECK_MSG(oiqa_train_run(&c, &o, &r) == 0, "%s", oiqa_errmsg());
+    CHECK(same_weights(check_tmp("mid_a/last.h5"), check_tmp("mid_c/last.h5")));
+    /* The frozen layer kept its initial weights; the average is last.h5's
+     * ema.* and what model.h5 holds when the last epoch is the best. */
+    long n = 0;
+    float *w = read_tensor(check_tmp("mid_a/last.h5"), "stream0.unit1.weight", &n);
+    float *avg = read_tensor(check_tmp("mid_a/last.h5"), "ema.stream0.unit1.weight", &n);
+    CHECK(w && avg && memcmp(w, avg, (size_t)n * sizeof *w));
+    free(w), free(avg);
+    w = read_tensor(check_tmp("mid_a/last.h5"), "stream0.unit0.weight", &n);
+    avg = read_tensor(check_tmp("mid_a/last.h5"), "ema.stream0.unit0.weight", &n);
+    double off = w && avg ? 0 : 1;
+    for (long i = 0; w && avg && i < n; i++) off = fmax(off, fabs((double)w[i] - avg[i]) / (fabs(w[i]) + 1e-3));
+    CHECK_MSG(off <= 1e-6, "a frozen layer's average moved by %g", off); /* float rounding of d x + (1 - d) x */
+    free(w), free(avg);
+    if (r.best_epoch == 4)
+        CHECK(same_tensor(check_tmp("mid_a/last.h5"), "ema.stream1.fuse.weight", check_tmp("mid_a/model.h5"),
+                          "stream1.fuse.weight"));
+    /* The same run resumed from an epoch's end refuses another config. */
+    c.ema = 0.5;
+    o.resume = 1, o.force = 0, o.save_every = 0;
+    int rc = oiqa_train_run(&c, &o, &r);
+    CHECK_MSG(rc == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "another config"), "%d %s", rc, oiqa_errmsg());
+    cfg_free(&t);
+}
+
+/* freeze keeps parameters constant, lr_scale gives a group its multiple of
+ * the learning rate: one plain SGD step (batch = all training images) moves
+ * a group at scale 0.5 half as far as at scale 1, one at scale 0 not at all,
+ * and a frozen layer is exactly a layer at scale 0. */
+static void t_freeze_and_groups(void)
+{
+    test_cfg t;
+    base_config(&t, 1);
+    oiqa_train_config c = t.c;
+    c.optimizer.type = OIQA_TRAIN_SGD, c.optimizer.momentum = 0, c.optimizer.weight_decay = 0;
+    c.schedule.type = OIQA_TRAIN_CONSTANT, c.schedule.warmup = 0;
+    c.batch_size = 64, c.clip = 0, c.optimizer.lr = 0.01;
+    oiqa_train_result r;
+    char *half[] = {"stream1=0.5", "stream1.unit0=3"}; /* the first that names one wins */
+    char *zero[] = {"stream0=0"}, *frozen[] = {"stream0"};
+    CHECK_MSG(train_into(&c, check_tmp("g_one"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
+    c.optimizer.lr_scale = (oiqa_opt_strings){2, half};
+    CHECK_MSG(train_into(&c, check_tmp("g_half"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
+    c.optimizer.lr_scale = (oiqa_opt_strings){1, zero};
+    CHECK_MSG(train_into(&c, check_tmp("g_zero"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
+    c.optimizer.lr_scale = (oiqa_opt_strings){0, NULL};
+    c.freeze = (oiqa_opt_strings){1, frozen};
+    CHECK_MSG(train_into(&c, check_tmp("g_frozen"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
+    c.freeze = (oiqa_opt_strings){0, NULL}, c.optimizer.lr = 0;
+    CHECK_MSG(train_into(&c, check_tmp("g_init"), 0, 0, &r) == 0, "%s", oiqa_errmsg());
+    CHECK(same_weights(check_tmp("g_zero/model.h5"), check_tmp("g_frozen/model.h5")));
+    CHECK(same_tensor(check_tmp("g_init/model.h5"), "stream0.unit0.weight", check_tmp("g_frozen/model.h5"),
+                      "stream0.unit0.weight"));
+    CHECK(!same_tensor(check_tmp("g_init/model.h5"), "stream1.unit0.weight", check_tmp("g_frozen/model.h5"),
+                       "stream1.unit0.weight"));
+    const char *names[2] = {"stream1.unit0.weight", "stream1.fuse.weight"};
+    for (int k = 0; k < 2; k++) {
+        long n = 0;
+        float *w0 = read_tensor(check_tmp("g_init/model.h5"), names[k], &n);
+        float *w1 = read_tensor(check_tmp("g_one/model.h5"), names[k], &n);
+        float *wh = read_tensor(check_tmp("g_half/model.h5"), names[k], &n);
+        double worst = 0, big = 0;
+        for (long i = 0; w0 && w1 && wh && i < n; i++) {
+            double d1 = (double)w1[i] - w0[i], dh = (double)wh[i] - w0[i];
+            if (fabs(dh - 0.5 * d1) > worst) worst = fabs(dh - 0.5 * d1);
+            if (fabs(d1) > big) big = fabs(d1);
+        }
+        CHECK_MSG(w0 && big > 1e-5 && worst <= 1e-6 * (1 + fabs(big)) + 2e-7, "%s: step %g, off by %g", names[k], big,
+                  worst);
+        free(w0), free(w1), free(wh);
+    }
+    /* Refusals name the key and the prefix. */
+    char *nosuch[] = {"streamX"}, *bad[] = {"stream1:0.5"};
+    c.freeze = (oiqa_opt_strings){1, nosuch};
+    CHECK(train_into(&c, check_tmp("g_bad"), 0, 0, &r) == OIQA_EXIT_USAGE);
+    CHECK_MSG(strstr(oiqa_errmsg(), "key 'freeze': 'streamX' names no parameter") && strstr(oiqa_errmsg(), "stream0"),
+              "%s", oiqa_errmsg());
+    c.freeze = (oiqa_opt_strings){0, NULL}, c.optimizer.lr_scale = (oiqa_opt_strings){1, nosuch};
+    CHECK(train_into(&c, check_tmp("g_bad"), 0, 0, &r) == OIQA_EXIT_USAGE);
+    CHECK_MSG(strstr(oiqa_errmsg(), "key 'optimizer.lr_scale': 'streamX' is not PREFIX=SCALE"), "%s", oiqa_errmsg());
+    char *nosuch2[] = {"streamX=2"};
+    c.optimizer.lr_scale = (oiqa_opt_strings){1, nosuch2};
+    CHECK(train_into(&c, check_tmp("g_bad"), 0, 0, &r) == OIQA_EXIT_USAGE);
+    CHECK_MSG(strstr(oiqa_errmsg(), "key 'optimizer.lr_scale': 'streamX' names no parameter"), "%s", oiqa_errmsg());
+    c.optimizer.lr_scale = (oiqa_opt_strings){1, bad};
+    CHECK(train_into(&c, check_tmp("g_bad"), 0, 0, &r) == OIQA_EXIT_USAGE && strstr(oiqa_errmsg(), "stream1:0.5"));
+    cfg_free(&t);
+}
+
 static void t_config_roundtrip(void)
 {
     test_cfg t = {0}, u = {0};
@@ -410,6 +579,8 @@ int main(int argc, char **argv)
     RUN(t_score_test_part);
     RUN(t_model_layout);
     RUN(t_deterministic_and_resume);
+    RUN(t_mid_epoch_resume);
+    RUN(t_freeze_and_groups);
     RUN(t_refusals);
     check_tmp_cleanup();
     return check_done();

@@ -43,15 +43,58 @@ oiqa_ag *oiqa_ag_new(void)
     return ag;
 }
 
-static void node_release(ag_node *n)
+float *ag_buf_get(oiqa_ag *ag, size_t numel, int zero)
 {
-    if (!n->param) free(n->val), free(n->grad);
-    free(n->saved), free(n->saved_int);
+    for (int i = ag->n_pool - 1; i >= 0; i--)
+        if (ag->pool[i].numel == numel) {
+            float *p = ag->pool[i].p;
+            ag->pool[i] = ag->pool[--ag->n_pool];
+            if (zero) memset(p, 0, numel * sizeof(float));
+            return p;
+        }
+    return zero ? calloc(numel, sizeof(float)) : malloc(numel * sizeof(float));
+}
+
+void ag_buf_put(oiqa_ag *ag, float *p, size_t numel)
+{
+    if (!p) return;
+    if (ag->n_pool == ag->cap_pool) {
+        int cap = ag->cap_pool ? 2 * ag->cap_pool : 256;
+        ag_buf *pool = realloc(ag->pool, (size_t)cap * sizeof *pool);
+        if (!pool) {
+            free(p);
+            return;
+        }
+        ag->pool = pool, ag->cap_pool = cap;
+    }
+    ag->pool[ag->n_pool++] = (ag_buf){p, numel, 0};
+}
+
+float *ag_saved(oiqa_ag *ag, ag_node *n, size_t numel)
+{
+    n->saved = ag_buf_get(ag, numel, 0);
+    n->saved_numel = n->saved ? numel : 0;
+    return n->saved;
+}
+
+static void node_release(oiqa_ag *ag, ag_node *n)
+{
+    if (!n->param) ag_buf_put(ag, n->val, n->numel), ag_buf_put(ag, n->grad, n->numel);
+    if (n->saved_numel) ag_buf_put(ag, n->saved, n->saved_numel);
+    else free(n->saved);
+    free(n->saved_int);
 }
 
 void oiqa_ag_reset(oiqa_ag *ag)
 {
-    for (int i = 0; i < ag->n; i++) node_release(&ag->nodes[i]);
+    /* Buffers idle through a whole step (its shapes changed) go. */
+    int keep = 0;
+    for (int i = 0; i < ag->n_pool; i++) {
+        if (++ag->pool[i].idle >= 2) free(ag->pool[i].p);
+        else ag->pool[keep++] = ag->pool[i];
+    }
+    ag->n_pool = keep;
+    for (int i = 0; i < ag->n; i++) node_release(ag, &ag->nodes[i]);
     ag->n = 0;
 }
 
@@ -59,6 +102,8 @@ void oiqa_ag_free(oiqa_ag *ag)
 {
     if (!ag) return;
     oiqa_ag_reset(ag);
+    for (int i = 0; i < ag->n_pool; i++) free(ag->pool[i].p);
+    free(ag->pool);
     free(ag->nodes);
     free(ag);
 }
@@ -113,7 +158,7 @@ oiqa_agv ag_push(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b
     oiqa_agv v = push_node(ag, ndim, shape);
     if (v < 0) return v;
     ag_node *n = &ag->nodes[v];
-    if (!(n->val = calloc(n->numel, sizeof(float)))) {
+    if (!(n->val = ag_buf_get(ag, n->numel, 1))) {
         ag->n--;
         return ag_fail("node", "out of memory");
     }
@@ -176,7 +221,7 @@ float *ag_grad_of(oiqa_ag *ag, oiqa_agv v)
 {
     ag_node *n = ag_node_of(ag, v);
     if (!n || !n->needs_grad) return NULL;
-    if (!n->grad) n->grad = calloc(n->numel, sizeof(float));
+    if (!n->grad) n->grad = ag_buf_get(ag, n->numel, 1);
     return n->grad;
 }
 
@@ -200,7 +245,13 @@ int oiqa_ag_backward(oiqa_ag *ag, oiqa_agv loss)
     g[0] += 1.0f;
     for (int i = loss; i >= 0; i--) {
         ag_node *n = &ag->nodes[i];
-        if (n->backward && n->needs_grad && n->grad) n->backward(ag, n);
+        if (n->backward && n->needs_grad && n->grad) {
+            n->backward(ag, n);
+            /* Every consumer of node i came later and is done: its gradient
+             * is dead, and its buffer serves the gradients still to come
+             * (so a step holds the values plus a frontier of gradients). */
+            if (!n->param && i != loss) ag_buf_put(ag, n->grad, n->numel), n->grad = NULL;
+        }
     }
     return OIQA_OK;
 }

@@ -52,7 +52,8 @@ void oiqa_param_zero_grad(oiqa_param *p);
 
 oiqa_ag *oiqa_ag_new(void);
 void oiqa_ag_free(oiqa_ag *ag);
-/* Drops every node (values, gradients), keeping the tape for reuse. */
+/* Drops every node (values, gradients), keeping the tape for reuse: their
+ * buffers stay in the tape's pool for the next step's same-sized ones. */
 void oiqa_ag_reset(oiqa_ag *ag);
 /* Training mode (dropout active) or evaluation mode; default training. */
 void oiqa_ag_set_training(oiqa_ag *ag, int training);
@@ -63,7 +64,9 @@ void oiqa_ag_set_training(oiqa_ag *ag, int training);
 oiqa_agv oiqa_ag_input(oiqa_ag *ag, const float *data, int ndim, const int *shape);
 oiqa_agv oiqa_ag_param(oiqa_ag *ag, oiqa_param *p);
 
-/* Access to a value and (after backward) its gradient; NULL for -1. */
+/* Access to a value and (after backward) its gradient; NULL for -1. The
+ * backward keeps the gradients of leaves (parameters, inputs) and of the
+ * loss; an op's own gradient is released once its backward has run. */
 float *oiqa_ag_data(oiqa_ag *ag, oiqa_agv v);
 const float *oiqa_ag_grad(oiqa_ag *ag, oiqa_agv v);
 int oiqa_ag_ndim(oiqa_ag *ag, oiqa_agv v);

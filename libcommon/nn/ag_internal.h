@@ -19,14 +19,27 @@ struct ag_node {
     ag_backward_fn backward;
     float f[2];             /* op scalars */
     int i[2];               /* op integers */
-    float *saved;           /* op data kept for backward (owned) */
+    float *saved;           /* op data kept for backward (owned; from the pool when saved_numel > 0) */
+    size_t saved_numel;
     int *saved_int;         /* (owned) */
 };
+
+/* A buffer of the tape's pool: values, gradients and scratch of one step
+ * are handed back at the reset and taken again, size for size, by the next
+ * step, so a training loop allocates (and page-faults) once; buffers no step
+ * took for two resets are freed. */
+typedef struct {
+    float *p;
+    size_t numel;
+    int idle; /* resets since it was last handed back */
+} ag_buf;
 
 struct oiqa_ag {
     ag_node *nodes;
     int n, cap;
     int training;
+    ag_buf *pool;
+    int n_pool, cap_pool;
 };
 
 ag_node *ag_node_of(oiqa_ag *ag, oiqa_agv v);
@@ -38,6 +51,12 @@ oiqa_agv ag_push(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b
  * use), or NULL when the input needs no gradient. */
 float *ag_grad_of(oiqa_ag *ag, oiqa_agv v);
 int ag_same_shape(const ag_node *a, const ag_node *b);
+/* numel floats from the pool (zeroed when zero), NULL when out of memory;
+ * ag_buf_put hands one back (NULL is ignored). */
+float *ag_buf_get(oiqa_ag *ag, size_t numel, int zero);
+void ag_buf_put(oiqa_ag *ag, float *p, size_t numel);
+/* n->saved as numel floats from the pool (not zeroed). */
+float *ag_saved(oiqa_ag *ag, ag_node *n, size_t numel);
 /* Fails with a message naming the op. */
 oiqa_agv ag_fail(const char *op, const char *why);
 

@@ -14,28 +14,35 @@ static int ensure_state(oiqa_param *p, int need_v)
     return 0;
 }
 
-/* One parameter's update at the step's bias corrections. */
+/* One parameter's update at the step's bias corrections, with torch's
+ * float32 operations in torch's order (the scalar factors are formed in
+ * double and rounded once, as torch passes Python floats to its kernels). */
 static int update_param(const oiqa_optimizer *opt, oiqa_param *p, double lr, double bc1, double bc2)
 {
     if (ensure_state(p, opt->kind != OIQA_OPT_SGD))
         return oiqa_fail(OIQA_EXIT_DATA, NULL, "optimiser state for %s: out of memory", p->name);
+    float wd = (float)opt->weight_decay;
     if (opt->kind == OIQA_OPT_SGD) {
+        float mom = (float)opt->momentum, step = (float)lr;
         for (size_t k = 0; k < p->numel; k++) {
-            float g = p->g[k] + (float)opt->weight_decay * p->w[k];
-            p->m[k] = opt->step == 1 ? g : (float)opt->momentum * p->m[k] + g;
-            p->w[k] -= (float)lr * (opt->momentum > 0 ? p->m[k] : g);
+            float g = p->g[k] + wd * p->w[k];
+            p->m[k] = opt->step == 1 ? g : mom * p->m[k] + g;
+            p->w[k] -= step * (opt->momentum > 0 ? p->m[k] : g);
         }
         return OIQA_OK;
     }
     float b1 = (float)opt->beta1, b2 = (float)opt->beta2;
+    float c1 = (float)(1.0 - opt->beta1), c2 = (float)(1.0 - opt->beta2);
+    float step = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)opt->eps;
+    float keep = (float)(1.0 - lr * opt->weight_decay); /* AdamW's decoupled decay */
     int l2 = opt->kind == OIQA_OPT_ADAM;
     for (size_t k = 0; k < p->numel; k++) {
-        float g = l2 ? p->g[k] + (float)opt->weight_decay * p->w[k] : p->g[k];
-        if (!l2) p->w[k] -= (float)(lr * opt->weight_decay) * p->w[k];
-        p->m[k] = b1 * p->m[k] + (1 - b1) * g;
-        p->v[k] = b2 * p->v[k] + (1 - b2) * g * g;
-        double mhat = p->m[k] / bc1, vhat = p->v[k] / bc2;
-        p->w[k] -= (float)(lr * mhat / (sqrt(vhat) + opt->eps));
+        float g = l2 ? p->g[k] + wd * p->w[k] : p->g[k];
+        if (!l2) p->w[k] *= keep;
+        p->m[k] = b1 * p->m[k] + c1 * g;
+        p->v[k] = b2 * p->v[k] + c2 * g * g;
+        float denom = sqrtf(p->v[k]) / bc2_sqrt + eps;
+        p->w[k] -= step * (p->m[k] / denom);
     }
     return OIQA_OK;
 }
@@ -98,10 +105,16 @@ int oiqa_ema_init(oiqa_ema *e, oiqa_param *const *params, int n, double decay)
 
 void oiqa_ema_update(oiqa_ema *e)
 {
-    float d = (float)e->decay;
+    double d = e->decay;
+    e->updates++;
+    if (e->warmup) { /* torch_ema's use_num_updates */
+        double ramp = (1.0 + (double)e->updates) / (10.0 + (double)e->updates);
+        if (ramp < d) d = ramp;
+    }
+    float rate = (float)(1.0 - d);
     for (int i = 0; i < e->n; i++)
         for (size_t k = 0; k < e->params[i]->numel; k++)
-            e->shadow[i][k] = d * e->shadow[i][k] + (1.0f - d) * e->params[i]->w[k];
+            e->shadow[i][k] -= rate * (e->shadow[i][k] - e->params[i]->w[k]);
 }
 
 void oiqa_ema_swap(oiqa_ema *e)
@@ -122,15 +135,25 @@ void oiqa_ema_free(oiqa_ema *e)
 
 double oiqa_schedule_lr(const oiqa_schedule *s, long t)
 {
-    if (s->warmup > 0 && t < s->warmup) return s->lr * (double)(t + 1) / (double)s->warmup;
-    long after = t - (s->warmup > 0 ? s->warmup : 0);
+    long w = s->warmup > 0 ? s->warmup : 0;
+    if (t < w) {
+        if (s->warmup_kind == OIQA_WARMUP_FROM_INIT)
+            return s->warmup_init + (s->lr - s->warmup_init) * (double)t / (double)w;
+        return s->lr * (double)(t + 1) / (double)w;
+    }
+    long after = t - w;
     switch (s->kind) {
     case OIQA_SCHED_STEP:
         return s->step_size > 0 ? s->lr * pow(s->gamma, (double)(after / s->step_size)) : s->lr;
     case OIQA_SCHED_COSINE: {
-        long span = s->total - (s->warmup > 0 ? s->warmup : 0);
-        if (span <= 0) return s->min_lr;
-        double frac = after >= span ? 1.0 : (double)after / (double)span;
+        double frac;
+        if (s->period > 0) {
+            frac = (double)after / (double)s->period; /* unclamped: climbs back past the period, as torch's */
+        } else {
+            long span = s->total - w;
+            if (span <= 0) return s->min_lr;
+            frac = after >= span ? 1.0 : (double)after / (double)span;
+        }
         return s->min_lr + 0.5 * (s->lr - s->min_lr) * (1 + cos(M_PI * frac));
     }
     default: return s->lr;
@@ -143,8 +166,9 @@ double oiqa_clip_grad_norm(oiqa_param *const *params, int n, double max_norm)
     for (int i = 0; i < n; i++)
         for (size_t k = 0; k < params[i]->numel; k++) sq += (double)params[i]->g[k] * params[i]->g[k];
     double norm = sqrt(sq);
-    if (max_norm > 0 && norm > max_norm) {
-        float scale = (float)(max_norm / (norm + 1e-6));
+    double coef = max_norm / (norm + 1e-6); /* torch clamps it at 1: no change below max_norm */
+    if (max_norm > 0 && coef < 1.0) {
+        float scale = (float)coef;
         for (int i = 0; i < n; i++)
             for (size_t k = 0; k < params[i]->numel; k++) params[i]->g[k] *= scale;
     }

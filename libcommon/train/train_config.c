@@ -12,6 +12,7 @@
 static const char *const OPTIMIZERS[] = {"sgd", "adamw", "adam", NULL};
 static const char *const SCHEDULES[] = {"constant", "step", "cosine", NULL};
 static const char *const PER[] = {"epoch", "batch", NULL};
+static const char *const WARMUP_RULES[] = {"to_lr", "from_init", NULL}; /* nn/optim.h's oiqa_warmup_kind */
 
 #define OPT(f) offsetof(oiqa_train_optimizer_config, f)
 static const oiqa_opt OPTIMIZER_KEYS[] = {
@@ -35,7 +36,14 @@ static const oiqa_opt SCHEDULE_KEYS[] = {
     {"type", 0, OIQA_OPT_ENUM, SCH(type), "constant", "NAME", "the learning rate's rule", 0, 0, SCHEDULES, 0},
     {"per", 0, OIQA_OPT_ENUM, SCH(per), "epoch", "UNIT",
      "the rule's step: epoch or batch (the unit of warmup, step_size, period)", 0, 0, PER, 0},
+    {"in_epochs", 0, OIQA_OPT_FLAG, SCH(in_epochs), "false", NULL,
+     "per batch, but warmup, step_size and period count epochs (SIND: 5 warm-up epochs)", 0, 0, NULL, 0},
     {"warmup", 0, OIQA_OPT_INT, SCH(warmup), "0", "N", "steps of linear warm-up", 0, 1e9, NULL, 0},
+    {"warmup_rule", 0, OIQA_OPT_ENUM, SCH(warmup_rule), "to_lr", "RULE",
+     "to_lr: lr (t+1)/warmup; from_init: warmup_init + (lr - warmup_init) t/warmup (SIND's)", 0, 0, WARMUP_RULES,
+     0},
+    {"warmup_init", 0, OIQA_OPT_DOUBLE, SCH(warmup_init), "0", "LR", "from_init: the rate of the first step", 0, 100,
+     NULL, 0},
     {"step_size", 0, OIQA_OPT_INT, SCH(step_size), "30", "N", "step: steps between decays", 1, 1e9, NULL, 0},
     {"gamma", 0, OIQA_OPT_DOUBLE, SCH(gamma), "0.1", "G", "step: the decay factor", 0, 1e3, NULL, 0},
     {"min_lr", 0, OIQA_OPT_DOUBLE, SCH(min_lr), "0", "LR", "cosine: the floor", 0, 100, NULL, 0},
@@ -72,6 +80,8 @@ void oiqa_train_config_rows(const oiqa_method *m, size_t base, oiqa_train_rows *
          "parameters kept constant: those a name prefix names (layer1 is layer1.*)", 0, 0, NULL, 0},
         {"ema", 0, OIQA_OPT_DOUBLE, B(ema), "0", "DECAY",
          "validate and keep a moving average of the weights (e.g. 0.99; 0: off)", 0, 0.999999999, NULL, 0},
+        {"ema_warmup", 0, OIQA_OPT_FLAG, B(ema_warmup), "false", NULL,
+         "ema's decay ramps as min(ema, (1 + n)/(10 + n)) at update n (torch_ema's, SIND's)", 0, 0, NULL, 0},
         {"epochs", 0, OIQA_OPT_INT, B(epochs), "100", "N", "epochs to train", 1, 1e6, NULL, 0},
         {"batch_size", 0, OIQA_OPT_INT, B(batch_size), "16", "N", "images per mini-batch", 1, 1e6, NULL, 0},
         {"clip", 0, OIQA_OPT_DOUBLE, B(clip), "0", "NORM", "clip the global gradient norm to NORM (0: off)", 0, 1e12,

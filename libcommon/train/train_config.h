@@ -6,10 +6,11 @@
  *   labels, splits, repeat
  *   optimizer: type (sgd | adamw | adam), lr, momentum, weight_decay, betas,
  *              eps, lr_scale (parameter groups: [PREFIX=SCALE, ...])
- *   schedule:  type (constant | step | cosine), per (epoch | batch), warmup,
- *              step_size, gamma, min_lr, period
- *   freeze (parameter name prefixes), ema (decay), epochs, batch_size,
- *   clip, seed
+ *   schedule:  type (constant | step | cosine), per (epoch | batch),
+ *              in_epochs, warmup, warmup_rule (to_lr | from_init),
+ *              warmup_init, step_size, gamma, min_lr, period
+ *   freeze (parameter name prefixes), ema (decay), ema_warmup, epochs,
+ *   batch_size, clip, seed
  *
  * with the defaults of METHODS.md's MTFI reference config (SGD, lr 1e-3,
  * momentum 0.9, weight decay 1e-4, batch 16) except epochs (100, not 300).
@@ -39,8 +40,10 @@ typedef struct {
 typedef struct {
     int type;               /* OIQA_TRAIN_CONSTANT, ... */
     int per;                /* OIQA_TRAIN_PER_EPOCH, _PER_BATCH: the unit of t and of the counts below */
+    int in_epochs;          /* per batch: the counts are in epochs all the same */
     long warmup, step_size; /* in `per` units */
-    double gamma, min_lr;
+    int warmup_rule;        /* nn/optim.h's oiqa_warmup_kind */
+    double warmup_init, gamma, min_lr;
     long period;            /* cosine: the half period (torch's T_max); 0: the run after warm-up */
 } oiqa_train_schedule_config;
 
@@ -54,6 +57,7 @@ typedef struct {
     oiqa_train_schedule_config schedule;
     oiqa_opt_strings freeze; /* parameter name prefixes kept constant */
     double ema;              /* decay of the weights' moving average (0: off) */
+    int ema_warmup;          /* torch_ema's decay warm-up */
     long epochs, batch_size, seed;
     double clip; /* max global gradient norm; 0: off */
 } oiqa_train_config;

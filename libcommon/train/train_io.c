@@ -104,14 +104,16 @@ int oiqa_train_save(const oiqa_method *m, void *model, const oiqa_train_save_inf
     oiqa_ckpt *ck;
     int rc = oiqa_ckpt_new("oiqa-train", &ck);
     if (rc) return rc;
-    /* model.h5 holds the weights that are evaluated: the average, with ema. */
-    const oiqa_ema *ema = in->ema && in->ema->n == np ? in->ema : NULL;
-    for (int i = 0; i < np && !rc; i++)
-        rc = add_tensor(ck, ps[i]->name, ps[i], ema && !in->opt ? ema->shadow[i] : ps[i]->w);
-    for (int i = 0; i < np && !rc && ema && in->opt; i++) {
+    /* model.h5 holds the weights that are evaluated: the average, with ema
+     * (of the parameters it averages; the others as they are). */
+    const oiqa_ema *ema = in->ema;
+    for (int i = 0, j = 0; i < np && !rc; i++) {
+        const float *avg = NULL;
+        if (ema && j < ema->n && ema->params[j] == ps[i]) avg = ema->shadow[j++];
+        rc = add_tensor(ck, ps[i]->name, ps[i], avg && !in->opt ? avg : ps[i]->w);
         char name[160];
         snprintf(name, sizeof name, "ema.%s", ps[i]->name);
-        rc = add_tensor(ck, name, ps[i], ema->shadow[i]);
+        if (!rc && avg && in->opt) rc = add_tensor(ck, name, ps[i], avg);
     }
     if (!rc) rc = oiqa_feature_norm_save(in->norm, ck);
     for (int i = 0; i < np && !rc && in->opt; i++) {
@@ -138,6 +140,7 @@ int oiqa_train_save(const oiqa_method *m, void *model, const oiqa_train_save_inf
         attr_owned(&a, "rng", 0, rng_text(r));
         attr_owned(&a, "best_epoch", 0, oiqa_asprintf("%ld", in->best_epoch));
         attr_owned(&a, "best_score", 0, fmt_double(in->best_score));
+        if (ema) attr_owned(&a, "ema_updates", 0, oiqa_asprintf("%ld", ema->updates));
         if (in->epoch_batches > 0) {
             attr_owned(&a, "epoch_batches", 0, oiqa_asprintf("%ld", in->epoch_batches));
             attr_owned(&a, "epoch_rng", 0, rng_text(in->epoch_rng));
@@ -197,6 +200,8 @@ static int parse_state(hid_t f, const char *path, oiqa_train_model *tm)
     char *rng = need_attr(f, "rng", path, &rc), *be = need_attr(f, "best_epoch", path, &rc);
     char *bs = need_attr(f, "best_score", path, &rc);
     if (!rc) rc = rng_parse(rng, "rng", path, &tm->rng);
+    char *eu = rc ? NULL : oiqa_h5_attr_read_string(f, "ema_updates");
+    if (eu) tm->ema_updates = strtol(eu, NULL, 10), free(eu);
     char *eb = rc ? NULL : oiqa_h5_attr_read_string(f, "epoch_batches");
     if (eb) {
         char *er = need_attr(f, "epoch_rng", path, &rc);
@@ -319,7 +324,7 @@ int oiqa_train_load(const char *path, oiqa_train_model *tm)
         snprintf(name, sizeof name, "ema.%s", ps[i]->name);
         if (!rc && tm->has_state && tm->cfg.ema > 0) {
             if (!tm->ema) tm->ema = oiqa_xcalloc((size_t)np, sizeof *tm->ema), tm->n_ema = np;
-            rc = read_param(ck, name, ps[i], &tm->ema[i], path, 0);
+            rc = read_param(ck, name, ps[i], &tm->ema[i], path, 1);
         }
     }
     free(model), free(levels), free(types), free(feat), free(epoch), free(vs), free(vp), free(config);

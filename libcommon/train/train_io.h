@@ -55,8 +55,9 @@ typedef struct {
     long epoch_batches;  /* > 0: saved in the middle of epoch `epoch` + 1 */
     oiqa_rng epoch_rng;
     char *epoch_sums;    /* the loop's partial sums, as it wrote them */
-    float **ema;         /* per parameter (the method's order), or NULL */
+    float **ema;         /* per parameter (the method's order; NULL entries: not averaged), or NULL */
     int n_ema;
+    long ema_updates;
 } oiqa_train_model;
 
 /* What a save writes besides the model's tensors. */

@@ -264,7 +264,16 @@ static int init_model(run_state *st)
     if (st->n_params < 0) return OIQA_EXIT_DATA;
     rc = apply_freeze(st);
     if (!rc) rc = make_groups(st);
-    if (!rc && c->ema > 0) rc = oiqa_ema_init(&st->ema, st->params, st->n_params, c->ema);
+    if (!rc && c->ema > 0) {
+        /* The average is over what learns (torch_ema takes parameters(), not
+         * buffers): not BatchNorm's statistics, not frozen layers. */
+        oiqa_param *learn[MAX_PARAMS];
+        int n = 0;
+        for (int i = 0; i < st->n_params; i++)
+            if (!st->params[i]->frozen) learn[n++] = st->params[i];
+        rc = oiqa_ema_init(&st->ema, learn, n, c->ema);
+        st->ema.warmup = c->ema_warmup;
+    }
     if (rc) return rc;
     oiqa_train_optimizer_init(c, &st->opt);
     st->per_epoch = (st->n_train + c->batch_size - 1) / c->batch_size;
@@ -274,8 +283,12 @@ static int init_model(run_state *st)
                                                                                 : OIQA_SCHED_CONSTANT,
                                 .lr = c->optimizer.lr, .min_lr = c->schedule.min_lr, .warmup = c->schedule.warmup,
                                 .step_size = c->schedule.step_size, .gamma = c->schedule.gamma,
-                                /*PERIOD .period = c->schedule.period, */
+                                .period = c->schedule.period,
+                                .warmup_kind = c->schedule.warmup_rule == 1 ? OIQA_WARMUP_FROM_INIT : OIQA_WARMUP_TO_LR,
+                                .warmup_init = c->schedule.warmup_init,
                                 .total = per_batch ? c->epochs * st->per_epoch : c->epochs};
+    if (per_batch && c->schedule.in_epochs)
+        st->sched.warmup *= st->per_epoch, st->sched.step_size *= st->per_epoch, st->sched.period *= st->per_epoch;
     st->best_epoch = 0, st->best_score = -INFINITY;
     st->last_srcc = st->last_plcc = NAN;
     return OIQA_OK;
@@ -317,8 +330,13 @@ static int resume_state(run_state *st)
         free(p->m), free(p->v);
         p->m = q->m, p->v = q->v, q->m = q->v = NULL;
     }
-    if (!rc && st->ema.n && !tm.ema) rc = oiqa_fail(OIQA_EXIT_DATA, st->last_path, "holds no weight average (ema)");
-    for (int i = 0; !rc && i < st->ema.n; i++) memcpy(st->ema.shadow[i], tm.ema[i], st->params[i]->numel * sizeof(float));
+    for (int j = 0, i = 0; !rc && j < st->ema.n; j++) {
+        while (st->params[i] != st->ema.params[j]) i++; /* the average's are a subsequence */
+        if (!tm.ema || !tm.ema[i])
+            rc = oiqa_fail(OIQA_EXIT_DATA, st->last_path, "holds no weight average (ema) of %s", st->params[i]->name);
+        else memcpy(st->ema.shadow[j], tm.ema[i], st->params[i]->numel * sizeof(float));
+    }
+    if (!rc && st->ema.n) st->ema.updates = tm.ema_updates;
     if (!rc && tm.epoch_batches >= st->per_epoch)
         rc = oiqa_fail(OIQA_EXIT_DATA, st->last_path, "stopped after batch %ld of an epoch of %ld", tm.epoch_batches,
                        st->per_epoch);

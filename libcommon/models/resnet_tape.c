@@ -186,10 +186,10 @@ static oiqa_agv conv_bn(oiqa_ag *ag, oiqa_tape_conv_bn *cb, oiqa_agv x, int batc
 {
     oiqa_agv y = oiqa_ag_conv2d(ag, x, oiqa_ag_param(ag, &cb->w), -1, cb->stride, cb->pad, 1);
     oiqa_tape_bn *bn = &cb->bn;
-    y = oiqa_ag_batchnorm2d(ag, y, oiqa_ag_param(ag, &bn->weight), oiqa_ag_param(ag, &bn->bias), bn->running_mean,
-                            bn->running_var, batch_stats, BN_MOMENTUM, BN_EPS);
+    y = oiqa_ag_batchnorm2d_act(ag, y, oiqa_ag_param(ag, &bn->weight), oiqa_ag_param(ag, &bn->bias),
+                                bn->running_mean, bn->running_var, batch_stats, BN_MOMENTUM, BN_EPS, relu);
     if (batch_stats && y >= 0) bn->num_batches_tracked++;
-    return relu ? oiqa_ag_relu(ag, y) : y;
+    return y;
 }
 
 int oiqa_resnet_tape_forward(oiqa_ag *ag, oiqa_resnet_tape *net, oiqa_agv x, int batch_stats,
@@ -221,7 +221,7 @@ int oiqa_resnet_tape_forward_from(oiqa_ag *ag, oiqa_resnet_tape *net, int after,
             oiqa_agv y = h;
             for (int k = 0; k < b->n_conv; k++) y = conv_bn(ag, &b->conv[k], y, batch_stats, k < b->n_conv - 1);
             oiqa_agv skip = b->has_down ? conv_bn(ag, &b->down, h, batch_stats, 0) : h;
-            h = oiqa_ag_relu(ag, oiqa_ag_add(ag, y, skip));
+            h = oiqa_ag_add_relu(ag, y, skip);
         }
         out->layer[li] = h;
     }

@@ -143,8 +143,8 @@ static oiqa_agv push_node(oiqa_ag *ag, int ndim, const int *shape_in)
     return ag->n++;
 }
 
-oiqa_agv ag_push(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b, oiqa_agv c,
-                 ag_backward_fn backward)
+static oiqa_agv push_op(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b, oiqa_agv c,
+                        ag_backward_fn backward, int zero)
 {
     oiqa_agv ins[3] = {a, b, c};
     int needs = 0;
@@ -158,7 +158,7 @@ oiqa_agv ag_push(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b
     oiqa_agv v = push_node(ag, ndim, shape);
     if (v < 0) return v;
     ag_node *n = &ag->nodes[v];
-    if (!(n->val = ag_buf_get(ag, n->numel, 1))) {
+    if (!(n->val = ag_buf_get(ag, n->numel, zero))) {
         ag->n--;
         return ag_fail("node", "out of memory");
     }
@@ -166,6 +166,18 @@ oiqa_agv ag_push(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b
     n->needs_grad = needs;
     n->backward = backward;
     return v;
+}
+
+oiqa_agv ag_push(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b, oiqa_agv c,
+                 ag_backward_fn backward)
+{
+    return push_op(ag, ndim, shape, a, b, c, backward, 1);
+}
+
+oiqa_agv ag_push_raw(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b, oiqa_agv c,
+                     ag_backward_fn backward)
+{
+    return push_op(ag, ndim, shape, a, b, c, backward, 0);
 }
 
 oiqa_agv oiqa_ag_input(oiqa_ag *ag, const float *data, int ndim, const int *shape)

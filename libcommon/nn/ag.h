@@ -82,6 +82,8 @@ oiqa_agv oiqa_ag_sub(oiqa_ag *ag, oiqa_agv a, oiqa_agv b);
 oiqa_agv oiqa_ag_mul(oiqa_ag *ag, oiqa_agv a, oiqa_agv b);
 oiqa_agv oiqa_ag_scale(oiqa_ag *ag, oiqa_agv a, float s);
 oiqa_agv oiqa_ag_relu(oiqa_ag *ag, oiqa_agv a);
+/* relu(a + b), a and b of one shape (a residual block's end), one value kept. */
+oiqa_agv oiqa_ag_add_relu(oiqa_ag *ag, oiqa_agv a, oiqa_agv b);
 oiqa_agv oiqa_ag_gelu(oiqa_ag *ag, oiqa_agv a);    /* exact (erf) */
 oiqa_agv oiqa_ag_sigmoid(oiqa_ag *ag, oiqa_agv a);
 oiqa_agv oiqa_ag_tanh(oiqa_ag *ag, oiqa_agv a);
@@ -167,6 +169,10 @@ oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int str
  * mode of fine-tuning: gamma and beta still learn). gamma, beta [C]. */
 oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float *running_mean,
                              float *running_var, int batch_stats, float momentum, float eps);
+/* The same followed by a ReLU when relu (one value kept instead of two, as
+ * PyTorch's in-place ReLU after a BatchNorm). */
+oiqa_agv oiqa_ag_batchnorm2d_act(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float *running_mean,
+                                 float *running_var, int batch_stats, float momentum, float eps, int relu);
 /* torch.nn.MaxPool2d(k, stride, pad) on [B, H, W, C] (padding is -inf). */
 oiqa_agv oiqa_ag_maxpool2d(oiqa_ag *ag, oiqa_agv x, int k, int stride, int pad);
 /* torch.nn.AvgPool2d(k, stride, pad) (count_include_pad: the padding counts

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "nn/ag_internal.h"
+#include "nn/ag_kernels.h"
 
 /* ---- conv2d -------------------------------------------------------------- */
 
@@ -80,7 +81,7 @@ static void col2im_add(const conv_geom *g, const float *dcol, int b0, int nb, in
                     if (j >= g->OW) continue;
                     const float *src = dcol + (((size_t)(b - b0) * g->OH + i) * g->OW + j) * g->K +
                                        ((size_t)u * g->kw + v) * g->Cg;
-                    for (int c = 0; c < g->Cg; c++) dst[c] += src[c];
+                    ag_k_accumulate(dst, src, (size_t)g->Cg);
                 }
             }
         }
@@ -155,11 +156,13 @@ static void conv2d_backward(oiqa_ag *ag, ag_node *n)
     int chunk = workers > 1 ? 1 : direct ? g.B : chunk_images(&g);
     size_t cols = direct ? 0 : (size_t)chunk * M * g.K;
     /* per worker: its dW accumulator, its columns and their gradient */
-    float *dwp = gw ? calloc((size_t)workers * wsize, sizeof(float)) : NULL;
-    float *col = cols && gw ? malloc((size_t)workers * cols * sizeof(float)) : NULL;
-    float *dcol = cols && gx ? malloc((size_t)workers * cols * sizeof(float)) : NULL;
+    /* scratch from the tape's pool: the same sizes come back every step */
+    size_t n_dwp = (size_t)workers * wsize, n_col = (size_t)workers * cols;
+    float *dwp = gw ? ag_buf_get(ag, n_dwp, 1) : NULL;
+    float *col = cols && gw ? ag_buf_get(ag, n_col, 0) : NULL;
+    float *dcol = cols && gx ? ag_buf_get(ag, n_col, 0) : NULL;
     if ((gw && !dwp) || (cols && gw && !col) || (cols && gx && !dcol)) {
-        free(dwp), free(col), free(dcol);
+        ag_buf_put(ag, dwp, n_dwp), ag_buf_put(ag, col, n_col), ag_buf_put(ag, dcol, n_col);
         return; /* out of memory: the gradient stays incomplete (rare; the forward allocated as much) */
     }
     if (workers > 1) {
@@ -190,7 +193,7 @@ static void conv2d_backward(oiqa_ag *ag, ag_node *n)
                                 dwp[(size_t)q * g.K * g.Og + (((size_t)u * g.kw + v) * g.Cg + c) * g.Og + o];
     for (size_t r = 0; gb && r < (size_t)g.B * M; r++)
         for (int o = 0; o < g.O; o++) gb[o] += n->grad[r * g.O + o];
-    free(dwp), free(col), free(dcol);
+    ag_buf_put(ag, dwp, n_dwp), ag_buf_put(ag, col, n_col), ag_buf_put(ag, dcol, n_col);
 }
 
 /* Y = col W for images b0 .. b0+nb-1. */
@@ -219,7 +222,7 @@ oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int str
     conv_geom g = geom_of(nx, nw, stride, pad, groups);
     if (g.H + 2 * pad < g.kh || g.W + 2 * pad < g.kw) return ag_fail("conv2d", "kernel larger than the padded input");
     int shape[4] = {g.B, g.OH, g.OW, g.O};
-    oiqa_agv v = ag_push(ag, 4, shape, x, w, b, conv2d_backward);
+    oiqa_agv v = ag_push_raw(ag, 4, shape, x, w, b, conv2d_backward); /* the GEMMs write every value */
     if (v < 0) return v;
     ag_node *n = &ag->nodes[v];
     nx = ag_node_of(ag, x), nw = ag_node_of(ag, w), nb = b >= 0 ? ag_node_of(ag, b) : NULL;
@@ -228,9 +231,10 @@ oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int str
     int direct = pointwise(&g), workers = image_workers(&g);
     int chunk = workers > 1 ? 1 : direct ? g.B : chunk_images(&g);
     size_t cols = direct ? 0 : (size_t)chunk * M * g.K;
-    float *col = cols ? malloc((size_t)workers * cols * sizeof(float)) : NULL;
-    if (!(n->saved = malloc((size_t)g.groups * g.K * g.Og * sizeof(float))) || (cols && !col)) {
-        free(col);
+    size_t n_col = (size_t)workers * cols;
+    float *col = cols ? ag_buf_get(ag, n_col, 0) : NULL;
+    if (!ag_saved(ag, n, (size_t)g.groups * g.K * g.Og) || (cols && !col)) {
+        ag_buf_put(ag, col, n_col);
         return ag_fail("conv2d", "out of memory");
     }
     pack_weight(&g, nw->val, n->saved);
@@ -247,7 +251,7 @@ oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int str
     } else {
         for (int b0 = 0; b0 < g.B; b0 += chunk) forward_images(&g, nx, n, b0, g.B - b0 < chunk ? g.B - b0 : chunk, col);
     }
-    free(col);
+    ag_buf_put(ag, col, n_col);
     if (nb) {
 #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < (size_t)g.B * M; r++)
@@ -258,44 +262,85 @@ oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int str
 
 /* ---- batchnorm2d ------------------------------------------------------------ */
 
-/* saved: mean[C], invstd[C]; i[0]: 1 when the batch statistics were used. */
+/* Per-channel sums over rows cut into a fixed number of parts (whatever the
+ * thread count: the same sums every run), in double, added part by part:
+ *   mode 0: sum x;  mode 1: sum (x - mean)^2;
+ *   mode 2: sum dy and sum dy xhat (out[C..2C)), dy masked where y <= 0
+ *           when relu (the fused ReLU's gradient). */
+enum { BN_PARTS = 16 };
+
+typedef struct {
+    const float *x, *mean, *invstd, *dy, *y;
+    const double *mean_d; /* mode 1 */
+    int relu;
+} bn_sum_in;
+
+static int bn_sums(const bn_sum_in *in, size_t rows, int C, int mode, double *out)
+{
+    int parts = rows < BN_PARTS ? (int)rows : BN_PARTS, width = mode == 2 ? 2 * C : C;
+    double *part = calloc((size_t)parts * width, sizeof *part);
+    if (!part) return -1;
+#pragma omp parallel for schedule(static) if (rows * (size_t)C > 32768)
+    for (int q = 0; q < parts; q++) {
+        double *acc = part + (size_t)q * width;
+        size_t r0 = rows * q / parts, r1 = rows * (q + 1) / parts;
+        if (mode == 0) ag_k_channel_sum(in->x, r0, r1, C, acc);
+        else if (mode == 1) ag_k_channel_sqdev(in->x, r0, r1, C, in->mean_d, acc);
+        else ag_k_bn_grad_sums(in->x, in->dy, in->y, in->relu, r0, r1, C, in->mean, in->invstd, acc, acc + C);
+    }
+    memset(out, 0, (size_t)width * sizeof *out);
+    for (int q = 0; q < parts; q++)
+        for (int c = 0; c < width; c++) out[c] += part[(size_t)q * width + c];
+    free(part);
+    return 0;
+}
+
+/* Rows [r0, r1) of part q of `parts` equal parts. */
+#define PART_ROWS(rows, q, parts) (size_t)((rows) * (size_t)(q) / (size_t)(parts)), \
+                                  (size_t)((rows) * (size_t)((q) + 1) / (size_t)(parts))
+
+/* saved: mean[C], invstd[C]; i[0]: 1 when the batch statistics were used;
+ * i[1]: 1 with the fused ReLU (its output y is the node's value). */
 static void batchnorm_backward(oiqa_ag *ag, ag_node *n)
 {
     ag_node *nx = ag_node_of(ag, n->in[0]), *ngamma = ag_node_of(ag, n->in[1]);
     float *gx = ag_grad_of(ag, n->in[0]), *gg = ag_grad_of(ag, n->in[1]), *gbeta = ag_grad_of(ag, n->in[2]);
-    int C = nx->shape[3];
+    int C = nx->shape[nx->ndim - 1], relu = n->i[1];
     size_t rows = nx->numel / (size_t)C;
     const float *mean = n->saved, *invstd = n->saved + C, *gamma = ngamma->val;
-    double *sum_dy = calloc((size_t)2 * C, sizeof(double));
-    if (!sum_dy) return;
+    double *sum_dy = malloc((size_t)2 * C * sizeof(double));
+    bn_sum_in in = {.x = nx->val, .mean = mean, .invstd = invstd, .dy = n->grad, .y = n->val, .relu = relu};
+    if (!sum_dy || bn_sums(&in, rows, C, 2, sum_dy)) {
+        free(sum_dy);
+        return;
+    }
     double *sum_dy_xhat = sum_dy + C;
-    for (size_t r = 0; r < rows; r++)
-        for (int c = 0; c < C; c++) {
-            double dy = n->grad[r * C + c], xhat = (nx->val[r * C + c] - mean[c]) * invstd[c];
-            sum_dy[c] += dy, sum_dy_xhat[c] += dy * xhat;
-        }
     for (int c = 0; c < C; c++) {
         if (gg) gg[c] += (float)sum_dy_xhat[c];
         if (gbeta) gbeta[c] += (float)sum_dy[c];
     }
-    if (gx) {
+    float *coef = gx ? malloc((size_t)3 * C * sizeof(float)) : NULL;
+    if (coef) {
+        /* dx = g invstd (dy - mean(dy) - xhat mean(dy xhat)) with batch
+         * statistics, g invstd dy with running ones */
+        float *k = coef, *ma = coef + C, *mb = coef + 2 * C;
         int batch_stats = n->i[0];
-#pragma omp parallel for schedule(static)
-        for (size_t r = 0; r < rows; r++)
-            for (int c = 0; c < C; c++) {
-                double k = (double)gamma[c] * invstd[c], dy = n->grad[r * C + c];
-                if (batch_stats) { /* dx = g invstd (dy - mean(dy) - xhat mean(dy xhat)) */
-                    double xhat = (nx->val[r * C + c] - mean[c]) * invstd[c];
-                    dy -= (sum_dy[c] + xhat * sum_dy_xhat[c]) / (double)rows;
-                }
-                gx[r * C + c] += (float)(k * dy);
-            }
+        for (int c = 0; c < C; c++) {
+            k[c] = (float)((double)gamma[c] * invstd[c]);
+            ma[c] = batch_stats ? (float)(sum_dy[c] / (double)rows) : 0.0f;
+            mb[c] = batch_stats ? (float)(sum_dy_xhat[c] / (double)rows) : 0.0f;
+        }
+        int parts = rows < BN_PARTS ? (int)rows : BN_PARTS;
+#pragma omp parallel for schedule(static) if (rows * (size_t)C > 32768)
+        for (int q = 0; q < parts; q++)
+            ag_k_bn_dx(nx->val, n->grad, n->val, relu, gx, PART_ROWS(rows, q, parts), C, mean, invstd, k, ma, mb);
+        free(coef);
     }
     free(sum_dy);
 }
 
-oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float *running_mean,
-                             float *running_var, int batch_stats, float momentum, float eps)
+oiqa_agv oiqa_ag_batchnorm2d_act(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float *running_mean,
+                                 float *running_var, int batch_stats, float momentum, float eps, int relu)
 {
     ag_node *nx = ag_node_of(ag, x), *ng = ag_node_of(ag, gamma), *nb = ag_node_of(ag, beta);
     if (!nx || !ng || !nb) return -1;
@@ -306,25 +351,20 @@ oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv b
     if (!batch_stats && (!running_mean || !running_var))
         return ag_fail("batchnorm2d", "running statistics needed outside training");
     if (batch_stats && rows < 2) return ag_fail("batchnorm2d", "batch statistics need more than one value per channel");
-    oiqa_agv v = ag_push(ag, nx->ndim, nx->shape, x, gamma, beta, batchnorm_backward);
+    oiqa_agv v = ag_push_raw(ag, nx->ndim, nx->shape, x, gamma, beta, batchnorm_backward);
     if (v < 0) return v;
     ag_node *n = &ag->nodes[v];
     nx = ag_node_of(ag, x), ng = ag_node_of(ag, gamma), nb = ag_node_of(ag, beta);
     if (!(n->saved = malloc((size_t)2 * C * sizeof(float)))) return ag_fail("batchnorm2d", "out of memory");
     float *mean = n->saved, *invstd = n->saved + C;
-    n->i[0] = batch_stats;
+    n->i[0] = batch_stats, n->i[1] = relu != 0;
     if (batch_stats) {
-        double *s = calloc((size_t)2 * C, sizeof(double));
-        if (!s) return ag_fail("batchnorm2d", "out of memory");
-        for (size_t r = 0; r < rows; r++)
-            for (int c = 0; c < C; c++) s[c] += nx->val[r * C + c];
-        for (int c = 0; c < C; c++) s[c] /= (double)rows;
-        for (size_t r = 0; r < rows; r++)
-            for (int c = 0; c < C; c++) {
-                double d = nx->val[r * C + c] - s[c];
-                s[C + c] += d * d;
-            }
-        for (int c = 0; c < C; c++) {
+        double *s = malloc((size_t)2 * C * sizeof(double));
+        bn_sum_in in = {.x = nx->val, .mean_d = s};
+        int bad = !s || bn_sums(&in, rows, C, 0, s);
+        for (int c = 0; !bad && c < C; c++) s[c] /= (double)rows;
+        if (!bad) bad = bn_sums(&in, rows, C, 1, s + C); /* two passes: the squares about the mean */
+        for (int c = 0; !bad && c < C; c++) {
             double var = s[C + c] / (double)rows; /* biased, for the normalisation */
             mean[c] = (float)s[c], invstd[c] = (float)(1.0 / sqrt(var + eps));
             if (running_mean && running_var) { /* the unbiased variance into the running estimate */
@@ -334,15 +374,26 @@ oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv b
             }
         }
         free(s);
+        if (bad) return ag_fail("batchnorm2d", "out of memory");
     } else {
         for (int c = 0; c < C; c++)
             mean[c] = running_mean[c], invstd[c] = (float)(1.0 / sqrt((double)running_var[c] + eps));
     }
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < rows; r++)
-        for (int c = 0; c < C; c++)
-            n->val[r * C + c] = (nx->val[r * C + c] - mean[c]) * invstd[c] * ng->val[c] + nb->val[c];
+    float *scale = malloc((size_t)2 * C * sizeof(float));
+    if (!scale) return ag_fail("batchnorm2d", "out of memory");
+    for (int c = 0; c < C; c++) scale[c] = invstd[c] * ng->val[c], scale[C + c] = nb->val[c];
+    int parts = rows < BN_PARTS ? (int)rows : BN_PARTS;
+#pragma omp parallel for schedule(static) if (rows * (size_t)C > 32768)
+    for (int q = 0; q < parts; q++)
+        ag_k_bn_apply(nx->val, n->val, PART_ROWS(rows, q, parts), C, mean, scale, scale + C, relu);
+    free(scale);
     return v;
+}
+
+oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv beta, float *running_mean,
+                             float *running_var, int batch_stats, float momentum, float eps)
+{
+    return oiqa_ag_batchnorm2d_act(ag, x, gamma, beta, running_mean, running_var, batch_stats, momentum, eps, 0);
 }
 
 /* ---- maxpool2d ----------------------------------------------------------------- */
@@ -363,7 +414,7 @@ oiqa_agv oiqa_ag_maxpool2d(oiqa_ag *ag, oiqa_agv x, int k, int stride, int pad)
     if (H + 2 * pad < k || W + 2 * pad < k) return ag_fail("maxpool2d", "kernel larger than the padded input");
     int OH = (H + 2 * pad - k) / stride + 1, OW = (W + 2 * pad - k) / stride + 1;
     int shape[4] = {B, OH, OW, C};
-    oiqa_agv v = ag_push(ag, 4, shape, x, -1, -1, maxpool_backward);
+    oiqa_agv v = ag_push_raw(ag, 4, shape, x, -1, -1, maxpool_backward);
     if (v < 0) return v;
     ag_node *n = &ag->nodes[v];
     nx = ag_node_of(ag, x);

@@ -47,6 +47,9 @@ ag_node *ag_node_of(oiqa_ag *ag, oiqa_agv v);
  * none) and needs_grad from them; -1 when out of memory or an input is -1. */
 oiqa_agv ag_push(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b, oiqa_agv c,
                  ag_backward_fn backward);
+/* ag_push with the values left unset: for ops that write every one. */
+oiqa_agv ag_push_raw(oiqa_ag *ag, int ndim, const int *shape, oiqa_agv a, oiqa_agv b, oiqa_agv c,
+                     ag_backward_fn backward);
 /* The gradient buffer of an input that needs one (allocated zeroed on first
  * use), or NULL when the input needs no gradient. */
 float *ag_grad_of(oiqa_ag *ag, oiqa_agv v);

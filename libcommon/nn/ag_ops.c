@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nn/ag_internal.h"
+#include "nn/ag_kernels.h"
 
 /* ---- broadcast binary ops ---------------------------------------------- */
 
@@ -23,6 +24,14 @@ static void add_backward(oiqa_ag *ag, ag_node *n)
     float *ga = ag_grad_of(ag, n->in[0]), *gb = ag_grad_of(ag, n->in[1]);
     size_t nb = ag_node_of(ag, n->in[1])->numel;
     float sign = n->f[0];
+    if (nb == n->numel) { /* same shapes: no two elements share a gradient */
+#pragma omp parallel for schedule(static) if (n->numel > 65536)
+        for (size_t k = 0; k < n->numel; k++) {
+            if (ga) ga[k] += n->grad[k];
+            if (gb) gb[k] += sign * n->grad[k];
+        }
+        return;
+    }
     for (size_t k = 0; k < n->numel; k++) {
         if (ga) ga[k] += n->grad[k];
         if (gb) gb[k % nb] += sign * n->grad[k];
@@ -34,12 +43,44 @@ static oiqa_agv add_signed(oiqa_ag *ag, oiqa_agv a, oiqa_agv b, float sign, cons
     ag_node *na = ag_node_of(ag, a), *nb = ag_node_of(ag, b);
     if (!na || !nb) return -1;
     if (!broadcastable(na, nb)) return ag_fail(op, "shapes do not broadcast");
-    oiqa_agv v = ag_push(ag, na->ndim, na->shape, a, b, -1, add_backward);
+    oiqa_agv v = ag_push_raw(ag, na->ndim, na->shape, a, b, -1, add_backward);
     if (v < 0) return v;
     ag_node *n = &ag->nodes[v];
     na = ag_node_of(ag, a), nb = ag_node_of(ag, b); /* the push may move nodes */
-    for (size_t k = 0; k < n->numel; k++) n->val[k] = na->val[k] + sign * nb->val[k % nb->numel];
+    size_t m = nb->numel;
+#pragma omp parallel for schedule(static) if (n->numel > 65536)
+    for (size_t k = 0; k < n->numel; k++) n->val[k] = na->val[k] + sign * nb->val[m == n->numel ? k : k % m];
     n->f[0] = sign;
+    return v;
+}
+
+/* relu(a + b): the gradient passes where the output is positive. */
+static void add_relu_backward(oiqa_ag *ag, ag_node *n)
+{
+    float *ga = ag_grad_of(ag, n->in[0]), *gb = ag_grad_of(ag, n->in[1]);
+    size_t parts = n->numel > 65536 ? 16 : 1;
+#pragma omp parallel for schedule(static) if (parts > 1)
+    for (size_t q = 0; q < parts; q++) {
+        size_t k0 = n->numel * q / parts, k1 = n->numel * (q + 1) / parts;
+        ag_k_add_relu_grad(n->val + k0, n->grad + k0, ga ? ga + k0 : NULL, gb ? gb + k0 : NULL, k1 - k0);
+    }
+}
+
+oiqa_agv oiqa_ag_add_relu(oiqa_ag *ag, oiqa_agv a, oiqa_agv b)
+{
+    ag_node *na = ag_node_of(ag, a), *nb = ag_node_of(ag, b);
+    if (!na || !nb) return -1;
+    if (!ag_same_shape(na, nb)) return ag_fail("add_relu", "needs two values of one shape");
+    oiqa_agv v = ag_push_raw(ag, na->ndim, na->shape, a, b, -1, add_relu_backward);
+    if (v < 0) return v;
+    ag_node *n = &ag->nodes[v];
+    na = ag_node_of(ag, a), nb = ag_node_of(ag, b);
+    size_t parts = n->numel > 65536 ? 16 : 1;
+#pragma omp parallel for schedule(static) if (parts > 1)
+    for (size_t q = 0; q < parts; q++) {
+        size_t k0 = n->numel * q / parts, k1 = n->numel * (q + 1) / parts;
+        ag_k_add_relu(na->val + k0, nb->val + k0, n->val + k0, k1 - k0);
+    }
     return v;
 }
 
@@ -112,7 +153,7 @@ static oiqa_agv unary(oiqa_ag *ag, oiqa_agv a, unary_kind kind, float s)
 {
     ag_node *na = ag_node_of(ag, a);
     if (!na) return -1;
-    oiqa_agv v = ag_push(ag, na->ndim, na->shape, a, -1, -1, unary_backward);
+    oiqa_agv v = ag_push_raw(ag, na->ndim, na->shape, a, -1, -1, unary_backward);
     if (v < 0) return v;
     ag_node *n = &ag->nodes[v];
     na = ag_node_of(ag, a);

@@ -102,6 +102,80 @@ static void t_ops_finite_differences(void)
     CHECK(fd_check_values("maxpool 3/2/1", b_maxpool, mp, 1, 1) < AG_GRAD_TOL);
 }
 
+/* The fused ops against the composed ones (relu(bn(x)), relu(a + b)), whose
+ * parts the finite differences check: the same values, running statistics
+ * and gradients, on an odd shape with both signs (finite differences
+ * themselves stumble on the ReLU's kink). */
+enum { FB = 3, FH = 5, FW = 7, FC = 4, FN = FB * FH * FW * FC };
+
+/* Values and the gradients of x, gamma, beta (or of a, b) of the fused
+ * (fused = 1) or the composed op. */
+static void fused_run(int op, int fused, int batch_stats, float *val, float *gx, float *g1, float *g2, float *rm,
+                      float *rv)
+{
+    oiqa_rng r;
+    oiqa_rng_seed(&r, 77);
+    oiqa_param x, y, gamma, beta;
+    int xs[4] = {FB, FH, FW, FC}, cs[1] = {FC};
+    oiqa_param_init(&x, "x", 4, xs), oiqa_param_init(&y, "y", 4, xs);
+    oiqa_param_init(&gamma, "gamma", 1, cs), oiqa_param_init(&beta, "beta", 1, cs);
+    for (int i = 0; i < FN; i++) x.w[i] = (float)oiqa_rng_normal(&r), y.w[i] = (float)oiqa_rng_normal(&r);
+    for (int c = 0; c < FC; c++) gamma.w[c] = 0.5f + 0.1f * c, beta.w[c] = 0.2f * (c - 2);
+    oiqa_ag *ag = oiqa_ag_new();
+    oiqa_agv vx = oiqa_ag_param(ag, &x), out;
+    if (op == 0) {
+        oiqa_agv vg = oiqa_ag_param(ag, &gamma), vb = oiqa_ag_param(ag, &beta);
+        out = fused ? oiqa_ag_batchnorm2d_act(ag, vx, vg, vb, rm, rv, batch_stats, 0.1f, 1e-5f, 1)
+                    : oiqa_ag_relu(ag, oiqa_ag_batchnorm2d(ag, vx, vg, vb, rm, rv, batch_stats, 0.1f, 1e-5f));
+    } else {
+        oiqa_agv vy = oiqa_ag_param(ag, &y);
+        out = fused ? oiqa_ag_add_relu(ag, vx, vy) : oiqa_ag_relu(ag, oiqa_ag_add(ag, vx, vy));
+    }
+    memcpy(val, oiqa_ag_data(ag, out), FN * sizeof *val);
+    CHECK(oiqa_ag_backward(ag, ag_scalarize(ag, out)) == 0);
+    memcpy(gx, x.g, FN * sizeof *gx);
+    if (op == 0) memcpy(g1, gamma.g, FC * sizeof *g1), memcpy(g2, beta.g, FC * sizeof *g2);
+    else memcpy(g1, y.g, FN * sizeof *g1);
+    oiqa_ag_free(ag);
+    oiqa_param_free(&x), oiqa_param_free(&y), oiqa_param_free(&gamma), oiqa_param_free(&beta);
+}
+
+static double max_diff(const float *a, const float *b, int n)
+{
+    double worst = 0;
+    for (int i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]) / (1 + fabs(b[i])));
+    return worst;
+}
+
+static void t_fused_ops(void)
+{
+    static float val[2][FN], gx[2][FN], g1[2][FN], g2[2][FC];
+    double worst_val = 0, worst_grad = 0;
+    for (int mode = 0; mode < 3; mode++) { /* bn train, bn eval, add */
+        int op = mode == 2, batch_stats = mode == 0;
+        float rm[2][FC], rv[2][FC];
+        for (int k = 0; k < 2; k++) {
+            memcpy(rm[k], g_rm, sizeof rm[k]), memcpy(rv[k], g_rv, sizeof rv[k]);
+            fused_run(op, k == 0, batch_stats, val[k], gx[k], g1[k], g2[k], rm[k], rv[k]);
+        }
+        int positive = 0;
+        for (int i = 0; i < FN; i++) positive += val[0][i] > 0;
+        CHECK_MSG(positive > FN / 5 && positive < FN - FN / 5, "mode %d: %d of %d positive", mode, positive, FN);
+        worst_val = fmax(worst_val, max_diff(val[0], val[1], FN));
+        worst_grad = fmax(worst_grad, max_diff(gx[0], gx[1], FN));
+        worst_grad = fmax(worst_grad, max_diff(g1[0], g1[1], op ? FN : FC));
+        if (!op) worst_grad = fmax(worst_grad, max_diff(g2[0], g2[1], FC));
+        CHECK(!memcmp(rm[0], rm[1], sizeof rm[0]) && !memcmp(rv[0], rv[1], sizeof rv[0]));
+    }
+    printf("  fused bn+relu, add+relu vs composed: values %.3g, gradients %.3g\n", worst_val, worst_grad);
+    CHECK(worst_val == 0 && worst_grad <= 1e-6);
+    oiqa_ag *ag = oiqa_ag_new();
+    int s1[4] = {FB, FH, FW, FC}, s2[4] = {FB, FH, FW, 1};
+    CHECK(oiqa_ag_add_relu(ag, oiqa_ag_input(ag, NULL, 4, s1), oiqa_ag_input(ag, NULL, 4, s2)) < 0 &&
+          strstr(oiqa_errmsg(), "one shape"));
+    oiqa_ag_free(ag);
+}
+
 /* The forward values against direct sums (the gradients above only check
  * consistency with the forward). */
 static void t_conv_forward_direct(void)
@@ -658,6 +732,7 @@ int main(void)
     oiqa_log_set_level(OIQA_LOG_WARN);
     oiqa_rng_seed(&rng, 17);
     RUN(t_ops_finite_differences);
+    RUN(t_fused_ops);
     RUN(t_conv_forward_direct);
     RUN(t_eval_forward);
     RUN(t_two_forms_agree);

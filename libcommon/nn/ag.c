@@ -43,13 +43,28 @@ oiqa_ag *oiqa_ag_new(void)
     return ag;
 }
 
+/* memset, in parallel parts when large (a step zeroes its gradients). */
+static void zero_floats(float *p, size_t n)
+{
+    enum { PARTS = 16 };
+    if (n < ((size_t)1 << 18)) {
+        memset(p, 0, n * sizeof *p);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int q = 0; q < PARTS; q++) {
+        size_t k0 = n * q / PARTS, k1 = n * (q + 1) / PARTS;
+        memset(p + k0, 0, (k1 - k0) * sizeof *p);
+    }
+}
+
 float *ag_buf_get(oiqa_ag *ag, size_t numel, int zero)
 {
     for (int i = ag->n_pool - 1; i >= 0; i--)
         if (ag->pool[i].numel == numel) {
             float *p = ag->pool[i].p;
             ag->pool[i] = ag->pool[--ag->n_pool];
-            if (zero) memset(p, 0, numel * sizeof(float));
+            if (zero) zero_floats(p, numel);
             return p;
         }
     return zero ? calloc(numel, sizeof(float)) : malloc(numel * sizeof(float));

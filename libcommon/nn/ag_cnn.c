@@ -8,7 +8,12 @@
  * (im2col, Chellapilla et al. 2006): Y = col(X) W, dW = col(X)^T dY, and
  * d col = dY W^T gathered back onto dX. The columns are rebuilt in the
  * backward pass rather than kept, so a step holds one image's columns at a
- * time. GEMMs go through OpenBLAS: call from serial code. */
+ * time. Ungrouped convs run their forward through the inference kernels
+ * (nn/conv2d.h), so 3x3 stride-1 pad-1 ones use Winograd F(4x4, 3x3)
+ * (nn/winograd.h, 4x fewer multiplies), and so does their dX, itself such a
+ * conv: dX = conv(dY, W'), W'[u][v][o][c] = W[2-u][2-v][c][o] (the kernel
+ * turned 180 degrees, in and out swapped). OIQA_NO_WINOGRAD=1 turns both
+ * off. GEMMs go through OpenBLAS: call from serial code. */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -17,6 +22,8 @@
 
 #include "nn/ag_internal.h"
 #include "nn/ag_kernels.h"
+#include "nn/conv2d.h"
+#include "nn/winograd.h"
 
 /* ---- conv2d -------------------------------------------------------------- */
 
@@ -100,6 +107,7 @@ static int chunk_images(const conv_geom *g)
 /* OIHW [O, Cg, kh, kw] -> per group [K, Og] with K in (u, v, c) order. */
 static void pack_weight(const conv_geom *g, const float *w, float *wp)
 {
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)g->groups * g->Og * g->K > 32768)
     for (int q = 0; q < g->groups; q++)
         for (int o = 0; o < g->Og; o++)
             for (int c = 0; c < g->Cg; c++)
@@ -107,6 +115,49 @@ static void pack_weight(const conv_geom *g, const float *w, float *wp)
                     for (int v = 0; v < g->kw; v++)
                         wp[(size_t)q * g->K * g->Og + (((size_t)u * g->kw + v) * g->Cg + c) * g->Og + o] =
                             w[((((size_t)q * g->Og + o) * g->Cg + c) * g->kh + u) * g->kw + v];
+}
+
+/* The Winograd path of an ungrouped 3x3 stride-1 pad-1 conv (see the top). */
+static int winograd_conv(const conv_geom *g)
+{
+    const char *off = getenv("OIQA_NO_WINOGRAD");
+    return g->groups == 1 && g->kh == 3 && g->kw == 3 && g->stride == 1 && g->pad == 1 && !(off && *off && *off != '0');
+}
+
+/* y (+)= conv(x) with the HWIO weight hwio [kh][kw][cin][cout] through
+ * nn/conv2d.h, Winograd when wino (the weight transformed into pool
+ * scratch); accumulate: y += (the residual form, y its own residual). */
+static int conv_inference(oiqa_ag *ag, int kh, int kw, int cin, int cout, int stride, int pad, const float *hwio,
+                          const float *bias, int wino, int B, int H, int W, const float *x, int OH, int OW, float *y,
+                          int accumulate)
+{
+    oiqa_conv2d cv = {.kh = kh, .kw = kw, .cin = cin, .cout = cout, .stride = stride, .pad = pad, .weight = hwio,
+                      .bias = bias};
+    size_t nu = wino ? oiqa_winograd_weight_floats(cin, cout) : 0;
+    float *u = nu ? ag_buf_get(ag, nu, 0) : NULL;
+    if (nu && !u) return -1;
+    if (u) oiqa_winograd_weight(hwio, cin, cout, u), cv.winograd = u;
+    oiqa_tensor tx = {B, H, W, cin, (float *)x}, ty = {B, OH, OW, cout, y};
+    int rc = oiqa_conv2d_forward(&cv, &tx, accumulate ? &ty : NULL, 0, &ty);
+    ag_buf_put(ag, u, nu);
+    return rc ? -1 : 0;
+}
+
+/* dX += conv(dY, W') for a Winograd conv (W' as at the top, from the packed
+ * HWIO weight wp). */
+static int winograd_dx(oiqa_ag *ag, const conv_geom *g, const float *wp, const float *dy, float *gx)
+{
+    size_t nw = (size_t)9 * g->C * g->O;
+    float *wf = ag_buf_get(ag, nw, 0);
+    if (!wf) return -1;
+    for (int u = 0; u < 3; u++)
+        for (int v = 0; v < 3; v++)
+            for (int c = 0; c < g->C; c++)
+                for (int o = 0; o < g->O; o++)
+                    wf[(((size_t)u * 3 + v) * g->O + o) * g->C + c] = wp[(((size_t)(2 - u) * 3 + (2 - v)) * g->C + c) * g->O + o];
+    int rc = conv_inference(ag, 3, 3, g->O, g->C, 1, 1, wf, NULL, 1, g->B, g->OH, g->OW, dy, g->H, g->W, gx, 1);
+    ag_buf_put(ag, wf, nw);
+    return rc;
 }
 
 /* Images run in parallel when there are several and several threads, each
@@ -152,6 +203,9 @@ static void conv2d_backward(oiqa_ag *ag, ag_node *n)
     float *gb = n->in[2] >= 0 ? ag_grad_of(ag, n->in[2]) : NULL;
     conv_geom g = geom_of(nx, nw, n->i[0], n->i[1], (int)n->f[0]);
     size_t M = (size_t)g.OH * g.OW, wsize = (size_t)g.groups * g.K * g.Og;
+    if (gx && winograd_conv(&g) && winograd_dx(ag, &g, n->saved, n->grad, gx) == 0)
+        gx = NULL; /* done: the images below only add dW */
+    if (!gx && !gw && !gb) return;
     int direct = pointwise(&g), workers = image_workers(&g);
     int chunk = workers > 1 ? 1 : direct ? g.B : chunk_images(&g);
     size_t cols = direct ? 0 : (size_t)chunk * M * g.K;
@@ -177,13 +231,16 @@ static void conv2d_backward(oiqa_ag *ag, ag_node *n)
                                 col ? col + (size_t)t * cols : NULL, dcol ? dcol + (size_t)t * cols : NULL);
         }
         openblas_set_num_threads(blas_threads);
-        for (int t = 1; dwp && t < workers; t++)
-            for (size_t k = 0; k < wsize; k++) dwp[k] += dwp[(size_t)t * wsize + k];
+        /* the workers' sums, in worker order */
+#pragma omp parallel for schedule(static) if (dwp && wsize > 32768)
+        for (size_t k = 0; k < (dwp ? wsize : 0); k++)
+            for (int t = 1; t < workers; t++) dwp[k] += dwp[(size_t)t * wsize + k];
     } else {
         for (int b0 = 0; b0 < g.B; b0 += chunk)
             backward_images(&g, nx, n, gx, dwp, b0, g.B - b0 < chunk ? g.B - b0 : chunk, col, dcol);
     }
     if (gw) /* back to OIHW */
+#pragma omp parallel for collapse(2) schedule(static) if (wsize > 32768)
         for (int q = 0; q < g.groups; q++)
             for (int o = 0; o < g.Og; o++)
                 for (int c = 0; c < g.Cg; c++)
@@ -230,7 +287,9 @@ oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int str
     size_t M = (size_t)g.OH * g.OW;
     int direct = pointwise(&g), workers = image_workers(&g);
     int chunk = workers > 1 ? 1 : direct ? g.B : chunk_images(&g);
-    size_t cols = direct ? 0 : (size_t)chunk * M * g.K;
+    /* ungrouped: the inference kernels (blocks of rows, Winograd where it
+     * fits, the bias fused); their own scratch */
+    size_t cols = direct || g.groups == 1 ? 0 : (size_t)chunk * M * g.K;
     size_t n_col = (size_t)workers * cols;
     float *col = cols ? ag_buf_get(ag, n_col, 0) : NULL;
     if (!ag_saved(ag, n, (size_t)g.groups * g.K * g.Og) || (cols && !col)) {
@@ -238,6 +297,12 @@ oiqa_agv oiqa_ag_conv2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv w, oiqa_agv b, int str
         return ag_fail("conv2d", "out of memory");
     }
     pack_weight(&g, nw->val, n->saved);
+    if (g.groups == 1) {
+        if (conv_inference(ag, g.kh, g.kw, g.C, g.O, stride, pad, n->saved, nb ? nb->val : NULL, winograd_conv(&g),
+                           g.B, g.H, g.W, nx->val, g.OH, g.OW, n->val, 0))
+            return ag_fail("conv2d", "out of memory");
+        return v;
+    }
     if (workers > 1) {
         int blas_threads = openblas_get_num_threads();
         openblas_set_num_threads(1);
@@ -401,7 +466,13 @@ oiqa_agv oiqa_ag_batchnorm2d(oiqa_ag *ag, oiqa_agv x, oiqa_agv gamma, oiqa_agv b
 static void maxpool_backward(oiqa_ag *ag, ag_node *n)
 {
     float *gx = ag_grad_of(ag, n->in[0]);
-    for (size_t k = 0; gx && k < n->numel; k++) gx[n->saved_int[k]] += n->grad[k];
+    if (!gx) return;
+    /* an output's source lies in its own image: images in parallel */
+    int B = n->shape[0];
+    size_t per = n->numel / (size_t)B;
+#pragma omp parallel for schedule(static) if (n->numel > 65536)
+    for (int b = 0; b < B; b++)
+        for (size_t k = (size_t)b * per; k < (size_t)(b + 1) * per; k++) gx[n->saved_int[k]] += n->grad[k];
 }
 
 oiqa_agv oiqa_ag_maxpool2d(oiqa_ag *ag, oiqa_agv x, int k, int stride, int pad)

@@ -24,6 +24,7 @@ static int update_param(const oiqa_optimizer *opt, oiqa_param *p, double lr, dou
     float wd = (float)opt->weight_decay;
     if (opt->kind == OIQA_OPT_SGD) {
         float mom = (float)opt->momentum, step = (float)lr;
+#pragma omp parallel for schedule(static) if (p->numel > 65536) /* elementwise: the same bits at any split */
         for (size_t k = 0; k < p->numel; k++) {
             float g = p->g[k] + wd * p->w[k];
             p->m[k] = opt->step == 1 ? g : mom * p->m[k] + g;
@@ -36,6 +37,7 @@ static int update_param(const oiqa_optimizer *opt, oiqa_param *p, double lr, dou
     float step = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)opt->eps;
     float keep = (float)(1.0 - lr * opt->weight_decay); /* AdamW's decoupled decay */
     int l2 = opt->kind == OIQA_OPT_ADAM;
+#pragma omp parallel for schedule(static) if (p->numel > 65536)
     for (size_t k = 0; k < p->numel; k++) {
         float g = l2 ? p->g[k] + wd * p->w[k] : p->g[k];
         if (!l2) p->w[k] *= keep;

@@ -65,6 +65,8 @@ static const double G[6][3] = {
 
 void oiqa_winograd_weight(const float *hwio, int cin, int cout, float *u)
 {
+    /* per step when training (nn/ag_cnn.c): in parallel over input channels */
+#pragma omp parallel for schedule(static) if ((size_t)cin * cout > 4096)
     for (int c = 0; c < cin; c++)
         for (int o = 0; o < cout; o++) {
             double g[3][3], gg[6][3];

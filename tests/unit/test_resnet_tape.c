@@ -66,6 +66,14 @@ static oiqa_agv b_conv_depthwise(oiqa_ag *ag, oiqa_agv *p)
 {
     return ag_scalarize(ag, oiqa_ag_conv2d(ag, p[0], p[1], -1, 1, 1, 3));
 }
+static oiqa_agv b_conv_winograd(oiqa_ag *ag, oiqa_agv *p)
+{
+    return ag_scalarize(ag, oiqa_ag_conv2d(ag, p[0], p[1], p[2], 1, 1, 1));
+}
+static oiqa_agv b_conv_winograd_nobias(oiqa_ag *ag, oiqa_agv *p)
+{
+    return ag_scalarize(ag, oiqa_ag_conv2d(ag, p[0], p[1], -1, 1, 1, 1));
+}
 static oiqa_agv b_conv_pointwise(oiqa_ag *ag, oiqa_agv *p)
 {
     return ag_scalarize(ag, oiqa_ag_conv2d(ag, p[0], p[1], p[2], 1, 0, 1));
@@ -91,6 +99,11 @@ static void t_ops_finite_differences(void)
     CHECK(fd_check("conv s2 g2", b_conv_s2_g2, conv_g2, 3) < AG_GRAD_TOL);
     static const int conv_dw[2][5] = {{4, 2, 5, 5, 3}, {4, 3, 1, 3, 3}};
     CHECK(fd_check("conv depthwise", b_conv_depthwise, conv_dw, 2) < AG_GRAD_TOL);
+    /* 3x3 stride 1 pad 1: Winograd forward and dX, partial 4x4 tiles */
+    static const int conv_w[3][5] = {{4, 2, 7, 9, 3}, {4, 5, 3, 3, 3}, {1, 5}};
+    CHECK(fd_check("conv 3x3 wino", b_conv_winograd, conv_w, 3) < AG_GRAD_TOL);
+    static const int conv_w1[2][5] = {{4, 1, 5, 6, 4}, {4, 2, 4, 3, 3}};
+    CHECK(fd_check("conv 3x3 wino b1", b_conv_winograd_nobias, conv_w1, 2) < AG_GRAD_TOL);
     static const int conv_pw[3][5] = {{4, 2, 3, 5, 4}, {4, 5, 4, 1, 1}, {1, 5}};
     CHECK(fd_check("conv 1x1", b_conv_pointwise, conv_pw, 3) < AG_GRAD_TOL);
     static const int conv_stem[2][5] = {{4, 1, 9, 11, 3}, {4, 2, 3, 7, 7}};

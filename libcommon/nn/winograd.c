@@ -63,22 +63,46 @@ static const double G[6][3] = {
     {0, 0, 1},
 };
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define WEIGHT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WEIGHT_CLONES
+#endif
+
+/* U[.][c][o0 .. o0 + n) for one input channel, lanes across output channels
+ * (vectorised; the same double expressions per element as one at a time, and
+ * no contraction into FMAs under -std=c11: the same bits). */
+enum { WEIGHT_LANES = 16 };
+
+WEIGHT_CLONES static void weight_block(const float *hwio, int cin, int cout, int c, int o0, int n, float *u)
+{
+    double g[3][3][WEIGHT_LANES] = {{{0}}}, gg[6][3][WEIGHT_LANES];
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            for (int l = 0; l < n; l++) g[a][b][l] = hwio[(((size_t)a * 3 + b) * cin + c) * cout + o0 + l];
+    for (int i = 0; i < 6; i++) /* G g */
+        for (int b = 0; b < 3; b++)
+#pragma omp simd
+            for (int l = 0; l < WEIGHT_LANES; l++)
+                gg[i][b][l] = G[i][0] * g[0][b][l] + G[i][1] * g[1][b][l] + G[i][2] * g[2][b][l];
+    for (int i = 0; i < 6; i++) /* (G g) G^T */
+        for (int j = 0; j < 6; j++) {
+            float *dst = u + ((size_t)(i * 6 + j) * cin + c) * cout + o0;
+            double row[WEIGHT_LANES];
+#pragma omp simd
+            for (int l = 0; l < WEIGHT_LANES; l++)
+                row[l] = gg[i][0][l] * G[j][0] + gg[i][1][l] * G[j][1] + gg[i][2][l] * G[j][2];
+            for (int l = 0; l < n; l++) dst[l] = (float)row[l];
+        }
+}
+
 void oiqa_winograd_weight(const float *hwio, int cin, int cout, float *u)
 {
     /* per step when training (nn/ag_cnn.c): in parallel over input channels */
 #pragma omp parallel for schedule(static) if ((size_t)cin * cout > 4096)
     for (int c = 0; c < cin; c++)
-        for (int o = 0; o < cout; o++) {
-            double g[3][3], gg[6][3];
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++) g[a][b] = hwio[(((size_t)a * 3 + b) * cin + c) * cout + o];
-            for (int i = 0; i < 6; i++) /* G g */
-                for (int b = 0; b < 3; b++) gg[i][b] = G[i][0] * g[0][b] + G[i][1] * g[1][b] + G[i][2] * g[2][b];
-            for (int i = 0; i < 6; i++) /* (G g) G^T */
-                for (int j = 0; j < 6; j++)
-                    u[((size_t)(i * 6 + j) * cin + c) * cout + o] =
-                        (float)(gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
-        }
+        for (int o0 = 0; o0 < cout; o0 += WEIGHT_LANES)
+            weight_block(hwio, cin, cout, c, o0, cout - o0 < WEIGHT_LANES ? cout - o0 : WEIGHT_LANES, u);
 }
 
 typedef struct {

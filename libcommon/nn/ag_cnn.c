@@ -67,36 +67,54 @@ static void im2col(const conv_geom *g, const float *x, int b0, int nb, int q, fl
         }
 }
 
-/* dX of images b0 .. b0 + nb - 1, group q += the columns' gradient,
- * gathered per input pixel (no two threads write the same element). */
-static void col2im_add(const conv_geom *g, const float *dcol, int b0, int nb, int q, float *dx)
+/* Columns of the output positions [m0, m1) of image b, group q:
+ * col[(m - m0)*K + (u*kw + v)*Cg + c] (one thread). */
+static void im2col_rows(const conv_geom *g, const float *x, int b, size_t m0, size_t m1, int q, float *col)
 {
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = b0; b < b0 + nb; b++)
-        for (int y = 0; y < g->H; y++)
-        for (int xx = 0; xx < g->W; xx++) {
-            float *dst = dx + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg;
-            for (int u = 0; u < g->kh; u++) {
-                int ti = y + g->pad - u;
-                if (ti < 0 || ti % g->stride) continue;
-                int i = ti / g->stride;
-                if (i >= g->OH) continue;
-                for (int v = 0; v < g->kw; v++) {
-                    int tj = xx + g->pad - v;
-                    if (tj < 0 || tj % g->stride) continue;
-                    int j = tj / g->stride;
-                    if (j >= g->OW) continue;
-                    const float *src = dcol + (((size_t)(b - b0) * g->OH + i) * g->OW + j) * g->K +
-                                       ((size_t)u * g->kw + v) * g->Cg;
-                    ag_k_accumulate(dst, src, (size_t)g->Cg);
-                }
+    for (size_t m = m0; m < m1; m++) {
+        int i = (int)(m / (size_t)g->OW), j = (int)(m % (size_t)g->OW);
+        float *dst = col + (m - m0) * g->K;
+        for (int u = 0; u < g->kh; u++) {
+            int y = i * g->stride + u - g->pad;
+            for (int v = 0; v < g->kw; v++, dst += g->Cg) {
+                int xx = j * g->stride + v - g->pad;
+                if (y < 0 || y >= g->H || xx < 0 || xx >= g->W) memset(dst, 0, (size_t)g->Cg * sizeof(float));
+                else memcpy(dst, x + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg,
+                            (size_t)g->Cg * sizeof(float));
             }
         }
+    }
 }
 
-/* Images per GEMM: as many as keep the columns within 64 Mi floats (one
- * GEMM over a chunk of images instead of one per image: far fewer BLAS
- * calls, and deep layers' few positions make tall enough matrices). */
+/* dX of image b, group q += the columns' gradient of positions [m0, m1),
+ * scattered in position order (one thread per image: no races). */
+static void col2im_rows_add(const conv_geom *g, const float *dcol, int b, size_t m0, size_t m1, int q, float *dx)
+{
+    for (size_t m = m0; m < m1; m++) {
+        int i = (int)(m / (size_t)g->OW), j = (int)(m % (size_t)g->OW);
+        const float *src = dcol + (m - m0) * g->K;
+        for (int u = 0; u < g->kh; u++) {
+            int y = i * g->stride + u - g->pad;
+            for (int v = 0; v < g->kw; v++, src += g->Cg) {
+                int xx = j * g->stride + v - g->pad;
+                if (y < 0 || y >= g->H || xx < 0 || xx >= g->W) continue;
+                ag_k_accumulate(dx + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg, src,
+                                (size_t)g->Cg);
+            }
+        }
+    }
+}
+
+/* Output positions per block of the backward's columns: about 1 Mi floats,
+ * so a worker's scratch stays a few MB at any image size. */
+static size_t block_rows(const conv_geom *g)
+{
+    size_t r = ((size_t)1 << 20) / (size_t)g->K;
+    return r < 64 ? 64 : r;
+}
+
+/* Images per GEMM of the grouped forward: as many as keep the columns within
+ * 64 Mi floats (one GEMM over a chunk of images instead of one per image). */
 static int chunk_images(const conv_geom *g)
 {
     size_t per = (size_t)g->OH * g->OW * g->K, cap = (size_t)64 << 20;
@@ -171,27 +189,32 @@ static int image_workers(const conv_geom *g)
     return omp_in_parallel() ? 1 : t < g->B ? t : g->B;
 }
 
-/* dW_q (packed, dwp) += col^T dY and dX += d col, for images b0 .. b0+nb-1. */
-static void backward_images(const conv_geom *g, const ag_node *nx, const ag_node *n, float *gx, float *dwp, int b0,
-                            int nb, float *col, float *dcol)
+/* dW_q (packed, dwp) += col^T dY and dX += d col for image b, in blocks of
+ * output positions (col, dcol: block_rows x K each). */
+static void backward_image(const conv_geom *g, const ag_node *nx, const ag_node *n, float *gx, float *dwp, int b,
+                           float *col, float *dcol)
 {
-    size_t M = (size_t)g->OH * g->OW;
-    int direct = pointwise(g), rows = (int)((size_t)nb * M);
+    size_t M = (size_t)g->OH * g->OW, step = pointwise(g) ? M : block_rows(g);
+    int direct = pointwise(g);
     for (int q = 0; q < g->groups; q++) {
-        const float *dy = n->grad + (size_t)b0 * M * g->O + (size_t)q * g->Og;
         const float *wq = n->saved + (size_t)q * g->K * g->Og;
-        const float *cb = direct ? nx->val + (size_t)b0 * M * g->C : col;
-        if (!direct && dwp) im2col(g, nx->val, b0, nb, q, col);
-        if (dwp) /* dW_q += col^T dY */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->K, g->Og, rows, 1.0f, cb, direct ? g->C : g->K,
-                        dy, g->O, 1.0f, dwp + (size_t)q * g->K * g->Og, g->Og);
-        if (gx && direct) /* dX += dY W^T, straight into the images */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g->K, g->Og, 1.0f, dy, g->O, wq, g->Og, 1.0f,
-                        gx + (size_t)b0 * M * g->C, g->C);
-        else if (gx) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g->K, g->Og, 1.0f, dy, g->O, wq, g->Og, 0.0f,
-                        dcol, g->K);
-            col2im_add(g, dcol, b0, nb, q, gx);
+        for (size_t m0 = 0; m0 < M; m0 += step) {
+            size_t m1 = M - m0 < step ? M : m0 + step;
+            int rows = (int)(m1 - m0);
+            const float *dy = n->grad + ((size_t)b * M + m0) * g->O + (size_t)q * g->Og;
+            const float *cb = direct ? nx->val + (size_t)b * M * g->C : col;
+            if (!direct && dwp) im2col_rows(g, nx->val, b, m0, m1, q, col);
+            if (dwp) /* dW_q += col^T dY */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->K, g->Og, rows, 1.0f, cb,
+                            direct ? g->C : g->K, dy, g->O, 1.0f, dwp + (size_t)q * g->K * g->Og, g->Og);
+            if (gx && direct) /* dX += dY W^T, straight into the image */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g->K, g->Og, 1.0f, dy, g->O, wq, g->Og,
+                            1.0f, gx + (size_t)b * M * g->C, g->C);
+            else if (gx) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, g->K, g->Og, 1.0f, dy, g->O, wq, g->Og,
+                            0.0f, dcol, g->K);
+                col2im_rows_add(g, dcol, b, m0, m1, q, gx);
+            }
         }
     }
 }
@@ -207,8 +230,7 @@ static void conv2d_backward(oiqa_ag *ag, ag_node *n)
         gx = NULL; /* done: the images below only add dW */
     if (!gx && !gw && !gb) return;
     int direct = pointwise(&g), workers = image_workers(&g);
-    int chunk = workers > 1 ? 1 : direct ? g.B : chunk_images(&g);
-    size_t cols = direct ? 0 : (size_t)chunk * M * g.K;
+    size_t cols = direct ? 0 : block_rows(&g) * g.K;
     /* per worker: its dW accumulator, its columns and their gradient */
     /* scratch from the tape's pool: the same sizes come back every step */
     size_t n_dwp = (size_t)workers * wsize, n_col = (size_t)workers * cols;
@@ -227,8 +249,8 @@ static void conv2d_backward(oiqa_ag *ag, ag_node *n)
             int t = omp_get_thread_num();
 #pragma omp for schedule(static) /* fixed images per thread: the same sums every run */
             for (int b = 0; b < g.B; b++)
-                backward_images(&g, nx, n, gx, dwp ? dwp + (size_t)t * wsize : NULL, b, 1,
-                                col ? col + (size_t)t * cols : NULL, dcol ? dcol + (size_t)t * cols : NULL);
+                backward_image(&g, nx, n, gx, dwp ? dwp + (size_t)t * wsize : NULL, b,
+                               col ? col + (size_t)t * cols : NULL, dcol ? dcol + (size_t)t * cols : NULL);
         }
         openblas_set_num_threads(blas_threads);
         /* the workers' sums, in worker order */
@@ -236,8 +258,7 @@ static void conv2d_backward(oiqa_ag *ag, ag_node *n)
         for (size_t k = 0; k < (dwp ? wsize : 0); k++)
             for (int t = 1; t < workers; t++) dwp[k] += dwp[(size_t)t * wsize + k];
     } else {
-        for (int b0 = 0; b0 < g.B; b0 += chunk)
-            backward_images(&g, nx, n, gx, dwp, b0, g.B - b0 < chunk ? g.B - b0 : chunk, col, dcol);
+        for (int b = 0; b < g.B; b++) backward_image(&g, nx, n, gx, dwp, b, col, dcol);
     }
     if (gw) /* back to OIHW */
 #pragma omp parallel for collapse(2) schedule(static) if (wsize > 32768)

@@ -46,6 +46,20 @@ static int pointwise(const conv_geom *g)
     return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad == 0 && g->groups == 1;
 }
 
+/* The K column entries of output position (i, j) of image b, group q. */
+static void im2col_position(const conv_geom *g, const float *x, int b, int i, int j, int q, float *dst)
+{
+    for (int u = 0; u < g->kh; u++) {
+        int y = i * g->stride + u - g->pad;
+        for (int v = 0; v < g->kw; v++, dst += g->Cg) {
+            int xx = j * g->stride + v - g->pad;
+            if (y < 0 || y >= g->H || xx < 0 || xx >= g->W) memset(dst, 0, (size_t)g->Cg * sizeof(float));
+            else memcpy(dst, x + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg,
+                        (size_t)g->Cg * sizeof(float));
+        }
+    }
+}
+
 /* Columns of images b0 .. b0 + nb - 1, group q:
  * col[((b - b0)*OH*OW + i*OW + j)*K + (u*kw + v)*Cg + c]. */
 static void im2col(const conv_geom *g, const float *x, int b0, int nb, int q, float *col)
@@ -53,37 +67,16 @@ static void im2col(const conv_geom *g, const float *x, int b0, int nb, int q, fl
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = b0; b < b0 + nb; b++)
         for (int i = 0; i < g->OH; i++)
-        for (int j = 0; j < g->OW; j++) {
-            float *dst = col + (((size_t)(b - b0) * g->OH + i) * g->OW + j) * g->K;
-            for (int u = 0; u < g->kh; u++) {
-                int y = i * g->stride + u - g->pad;
-                for (int v = 0; v < g->kw; v++, dst += g->Cg) {
-                    int xx = j * g->stride + v - g->pad;
-                    if (y < 0 || y >= g->H || xx < 0 || xx >= g->W) memset(dst, 0, (size_t)g->Cg * sizeof(float));
-                    else memcpy(dst, x + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg,
-                                (size_t)g->Cg * sizeof(float));
-                }
-            }
-        }
+        for (int j = 0; j < g->OW; j++)
+            im2col_position(g, x, b, i, j, q, col + (((size_t)(b - b0) * g->OH + i) * g->OW + j) * g->K);
 }
 
 /* Columns of the output positions [m0, m1) of image b, group q:
  * col[(m - m0)*K + (u*kw + v)*Cg + c] (one thread). */
 static void im2col_rows(const conv_geom *g, const float *x, int b, size_t m0, size_t m1, int q, float *col)
 {
-    for (size_t m = m0; m < m1; m++) {
-        int i = (int)(m / (size_t)g->OW), j = (int)(m % (size_t)g->OW);
-        float *dst = col + (m - m0) * g->K;
-        for (int u = 0; u < g->kh; u++) {
-            int y = i * g->stride + u - g->pad;
-            for (int v = 0; v < g->kw; v++, dst += g->Cg) {
-                int xx = j * g->stride + v - g->pad;
-                if (y < 0 || y >= g->H || xx < 0 || xx >= g->W) memset(dst, 0, (size_t)g->Cg * sizeof(float));
-                else memcpy(dst, x + (((size_t)b * g->H + y) * g->W + xx) * g->C + (size_t)q * g->Cg,
-                            (size_t)g->Cg * sizeof(float));
-            }
-        }
-    }
+    for (size_t m = m0; m < m1; m++)
+        im2col_position(g, x, b, (int)(m / (size_t)g->OW), (int)(m % (size_t)g->OW), q, col + (m - m0) * g->K);
 }
 
 /* dX of image b, group q += the columns' gradient of positions [m0, m1),

@@ -75,6 +75,14 @@ run "$S" --model runs/img/model.h5 --features vp.h5 -o pred_img.csv -q
 [ "$RC" -eq 0 ] && [ "$(wc -l <pred_img.csv)" -eq "$(($(wc -l <names.txt) + 1))" ] &&
     pass finetune_from_images_scores || fail finetune_from_images_scores "rc=$RC $ERR"
 
+# from images with a random 48x48 crop per step; scoring sees the centre crop
+run "$T" --config ft.yaml --set model.cut=none --set model.crop=48 --set features.viewports=vp.h5 \
+    --set features.maps=null --set epochs=1 -o runs/crop -q -j 2
+[ "$RC" -eq 0 ] && [ -f runs/crop/model.h5 ] && pass finetune_crop_trains || fail finetune_crop_trains "rc=$RC $ERR"
+run "$S" --model runs/crop/model.h5 --features vp.h5 -o pred_crop.csv -q
+[ "$RC" -eq 0 ] && [ "$(wc -l <pred_crop.csv)" -eq "$(($(wc -l <names.txt) + 1))" ] &&
+    ! cmp -s pred_crop.csv pred_img.csv && pass finetune_crop_scores || fail finetune_crop_scores "rc=$RC $ERR"
+
 # --- refusals ---------------------------------------------------------------
 run "$OIQA_BIN/oiqa-backbone" --arch resnet18 vp.h5 --weights random:0 --blocks layer3 -o nomaps.h5 -q
 expect_error finetune_needs_maps 1 'nomaps\.h5: no dataset /original/layer3/map \(run the backbone stage with --maps --blocks layer3' \
@@ -85,4 +93,11 @@ expect_error finetune_wrong_arch 1 'the cached layer3 maps have 256 channels, th
     "$T" --config ft.yaml --set model.arch=resnet50 -o x -q
 expect_error finetune_wrong_cut 1 'no dataset /original/layer2/map' \
     "$T" --config ft.yaml --set model.cut=layer2 -o x -q
+expect_error finetune_crop_needs_images 2 "key 'model.crop': crops apply to images \(model.cut: none\)" \
+    "$T" --config ft.yaml --set model.crop=32 -o x -q
+expect_error finetune_crop_too_large 2 "key 'model.crop': 80 is larger than the viewports \(64x64\)" \
+    "$T" --config ft.yaml --set model.cut=none --set model.crop=80 --set features.viewports=vp.h5 \
+    --set features.maps=null -o runs/big -q
+[ ! -e runs/big/model.h5 ] && [ ! -e runs/big/last.h5 ] && pass finetune_crop_too_large_writes_nothing ||
+    fail finetune_crop_too_large_writes_nothing "$(ls runs/big 2>&1)"
 e2e_done

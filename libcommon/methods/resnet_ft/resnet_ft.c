@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/strutil.h"
 #include "io/ckpt.h"
+#include "models/augment.h"
 #include "models/imagenet.h"
 #include "models/resnet_random.h"
 #include "models/resnet_tape.h"
@@ -34,6 +35,11 @@ static const oiqa_opt OPTIONS[] = {
      "BatchNorm of the trained layers: train (batch statistics, running statistics updated and saved, as "
      "model.train() in PyTorch) or frozen (the checkpoint's statistics; gamma and beta still learn)", 0, 0, BN_MODES,
      0},
+    {"crop", 0, OIQA_OPT_INT, OFF(crop), "0", "SIDE",
+     "cut none: train on a random SIDE x SIDE crop of each viewport per step and evaluate on the centre crop "
+     "(torchvision's RandomCrop / CenterCrop); 0: the whole viewport", 0, 65536, NULL, 0},
+    {"flip", 0, OIQA_OPT_FLAG, OFF(flip), "true", NULL,
+     "cut none: flip each viewport left-right with probability 1/2 per step (RandomHorizontalFlip)", 0, 0, NULL, 0},
     {0},
 };
 
@@ -53,7 +59,7 @@ static const char *const PARTS[] = {"quality"};
 typedef struct {
     oiqa_resnet_tape net;
     oiqa_param head_w, head_b; /* Linear(C4, 1) */
-    int cut, train_backbone, bn_train;
+    int cut, train_backbone, bn_train, crop, flip;
 } resnet_ft;
 
 static int check(const void *opts)
@@ -63,6 +69,9 @@ static int check(const void *opts)
         return oiqa_fail(OIQA_EXIT_USAGE, NULL,
                          "key 'model.weights': give the backbone's checkpoint (the one the cached maps came from) or "
                          "random:SEED");
+    if (o->cut && o->crop)
+        return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'model.crop': crops apply to images (model.cut: none), not to "
+                         "cached %s maps", CUTS[o->cut]);
     return OIQA_OK;
 }
 
@@ -133,6 +142,7 @@ static int build(const void *opts, const oiqa_method_shape *s, oiqa_rng *rng, vo
         m->head_b.w[0] = (float)(bound * (2 * oiqa_rng_uniform(rng) - 1));
     }
     m->cut = o->cut, m->train_backbone = o->train_backbone, m->bn_train = o->bn == 0;
+    m->crop = (int)o->crop, m->flip = o->flip;
     for (int i = 0; !rc && i < m->net.n_params; i++) /* below the cut, or the probe's backbone: constants */
         m->net.params[i]->frozen = !(m->train_backbone && above_cut(m->net.params[i]->name, m->cut));
     if (rc) free_model(m), m = NULL;
@@ -161,26 +171,29 @@ static int params(void *model, oiqa_param **out, int max)
     return n;
 }
 
-/* The viewports of a batch (a leaf of the tape, [B*V, S, S, 3] on 0..255),
- * in place: in training (rng) a random horizontal flip of each viewport
- * with probability 1/2 (RandomHorizontalFlip), then the ImageNet
- * normalisation the backbone stage uses (models/imagenet.h). */
-static int prepare_images(oiqa_ag *ag, oiqa_agv x, oiqa_rng *rng)
+/* The viewports of a batch (a leaf of the tape, [B*V, S, S, 3] on 0..255)
+ * as the network sees them: with crop, a new leaf of the crops (random in
+ * training, rng set; the centre otherwise), then in training a random
+ * horizontal flip of each (the draws: every crop, then every flip), then
+ * the ImageNet normalisation the backbone stage uses (models/imagenet.h),
+ * in place. */
+static int prepare_images(const resnet_ft *m, oiqa_ag *ag, oiqa_agv *x, oiqa_rng *rng)
 {
-    const int *s = oiqa_ag_shape(ag, x);
-    float *v = oiqa_ag_data(ag, x);
+    const int *s = oiqa_ag_shape(ag, *x);
     int n = s[0], H = s[1], W = s[2];
-    for (int i = 0; rng && i < n; i++) {
-        float *img = v + (size_t)i * H * W * 3;
-        if (oiqa_rng_uniform(rng) >= 0.5) continue;
-        for (int y = 0; y < H; y++)
-            for (int a = 0, b = W - 1; a < b; a++, b--)
-                for (int c = 0; c < 3; c++) {
-                    float t = img[((size_t)y * W + a) * 3 + c];
-                    img[((size_t)y * W + a) * 3 + c] = img[((size_t)y * W + b) * 3 + c];
-                    img[((size_t)y * W + b) * 3 + c] = t;
-                }
+    if (m->crop) {
+        if (m->crop > H || m->crop > W)
+            return oiqa_fail(OIQA_EXIT_USAGE, NULL, "key 'model.crop': %d is larger than the viewports (%dx%d)",
+                             m->crop, H, W);
+        int cs[4] = {n, m->crop, m->crop, 3};
+        oiqa_agv c = oiqa_ag_input(ag, NULL, 4, cs);
+        if (c < 0) return OIQA_EXIT_DATA;
+        int rc = oiqa_crop_batch(oiqa_ag_data(ag, *x), n, H, W, 3, m->crop, m->crop, rng, oiqa_ag_data(ag, c));
+        if (rc) return rc;
+        *x = c, H = W = m->crop;
     }
+    float *v = oiqa_ag_data(ag, *x);
+    if (rng && m->flip) oiqa_hflip_batch(v, n, H, W, 3, rng);
     oiqa_tensor view = {n, H, W, 3, v}; /* elementwise, so in place */
     return oiqa_imagenet_normalize_f32(v, n, H, W, &view);
 }
@@ -192,7 +205,10 @@ static int forward(void *model, oiqa_ag *ag, const oiqa_method_batch *b, oiqa_rn
     oiqa_agv x = b->x[m->cut ? IN_MAPS : IN_VIEWPORTS][0][0];
     if (x < 0) return oiqa_fail(OIQA_EXIT_DATA, NULL, "resnet_ft: no %s in the batch", m->cut ? "maps" : "viewports");
     int BV = oiqa_ag_shape(ag, x)[0], V = BV / b->B;
-    if (!m->cut && prepare_images(ag, x, rng)) return OIQA_EXIT_DATA;
+    if (!m->cut) {
+        int rc = prepare_images(m, ag, &x, rng);
+        if (rc) return rc;
+    }
     /* BatchNorm: batch statistics when training with bn: train (the
      * running statistics move and are saved as buffers), else the running
      * statistics (evaluation; bn: frozen; the probe's frozen backbone). */

@@ -36,6 +36,8 @@ uint64_t oiqa_rng_u64(oiqa_rng *r)
 
 double oiqa_rng_uniform(oiqa_rng *r) { return (double)(oiqa_rng_u64(r) >> 11) * 0x1.0p-53; }
 
+int oiqa_rng_below(oiqa_rng *r, int n) { return (int)(oiqa_rng_uniform(r) * n); }
+
 double oiqa_rng_normal(oiqa_rng *r)
 {
     if (r->has_spare) {

@@ -24,6 +24,10 @@ uint64_t oiqa_rng_u64(oiqa_rng *r);
 /* Uniform double in [0, 1) with 53 random bits. */
 double oiqa_rng_uniform(oiqa_rng *r);
 
+/* Uniform integer in [0, n) for n >= 1: floor(uniform * n) (shuffles,
+ * random crops). */
+int oiqa_rng_below(oiqa_rng *r, int n);
+
 /* Standard normal deviate N(0, 1). */
 double oiqa_rng_normal(oiqa_rng *r);
 

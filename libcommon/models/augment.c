@@ -6,18 +6,11 @@
 
 #include "base/error.h"
 
-/* An integer uniform on [0, n) (n >= 1), from the top bits of one draw:
- * the bias of the modulo is below 2^-32 for the sizes of an image. */
-static int uniform_below(oiqa_rng *rng, int n)
-{
-    return (int)((oiqa_rng_u64(rng) >> 32) % (uint64_t)n);
-}
-
 void oiqa_crop_offsets(int H, int W, int ch, int cw, oiqa_rng *rng, int *top, int *left)
 {
     if (rng) {
-        *top = uniform_below(rng, H - ch + 1);
-        *left = uniform_below(rng, W - cw + 1);
+        *top = oiqa_rng_below(rng, H - ch + 1);
+        *left = oiqa_rng_below(rng, W - cw + 1);
     } else { /* torchvision: int(round((H - ch) / 2.0)); nearbyint rounds half to even as Python does */
         *top = (int)nearbyint((H - ch) / 2.0);
         *left = (int)nearbyint((W - cw) / 2.0);

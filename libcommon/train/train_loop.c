@@ -421,7 +421,7 @@ static void shuffle(oiqa_rng *rng, int *perm, int n)
 {
     for (int i = 0; i < n; i++) perm[i] = i;
     for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        int j = (int)(oiqa_rng_uniform(rng) * (i + 1));
+        int j = oiqa_rng_below(rng, i + 1);
         int t = perm[i];
         perm[i] = perm[j], perm[j] = t;
     }
